@@ -1,0 +1,3 @@
+from getmusic_cli.cli import main
+
+main()

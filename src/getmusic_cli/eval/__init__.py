@@ -1,0 +1,1 @@
+"""Metrics: chord accuracy and pitch / duration / IOI overlap."""

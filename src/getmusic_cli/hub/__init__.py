@@ -1,0 +1,1 @@
+"""Model registry, downloads, cache, bundles, import of the original checkpoint."""

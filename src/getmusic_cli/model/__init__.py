@@ -1,0 +1,1 @@
+"""GETDiff in torch: config, network, diffusion, sampler. Never reads MIDI."""

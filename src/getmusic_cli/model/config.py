@@ -1,0 +1,157 @@
+"""ModelConfig: every number needed to rebuild a model, stored as ``config.json`` in every bundle.
+
+No torch here: the CLI reads configs (classes a model covers, its licence) without importing torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.score.tracks import INSTRUMENTS, TRACKS
+
+BUNDLE_FORMAT = "getmusic-bundle/1"
+
+
+@dataclass
+class ModelConfig:
+    # --- network (reference §4) ---
+    vocab_size: int = 11881  # K: real tokens + [EMPTY] + [MASK]
+    n_rows: int = 14  # 2 rows per track, TRACKS order
+    embed_dim: int = 96  # per-cell embedding
+    hidden_size: int = 768
+    n_layers: int = 12
+    n_heads: int = 12
+    ffn_size: int = 3072
+    time_embed_dim: int = 128  # sinusoid width before the time MLP
+    max_length: int = 1536  # RoPE table size = hard maximum of columns in one window
+    train_length: int = 512  # columns per training window
+    band_width: int = 255  # attention band (|i-j| <= band) at eval when L > train_length; 0 = off
+    dropout: float = 0.1
+    layer_norm_eps: float = 1e-12
+    rope_base: float = 10000.0
+    # --- diffusion (reference §5) ---
+    num_timesteps: int = 100  # T
+    alpha_start: float = 0.99999  # cumulative alpha at t=0 ...
+    alpha_end: float = 0.000009  # ... and at t=T-1
+    gamma_start: float = 0.000009
+    gamma_end: float = 0.99999
+    cond_weight: float = 0.5  # loss weight of condition cells
+    aux_weight: float = 0.001  # lambda of the auxiliary x0 loss
+    # --- representation (reference §2) ---
+    tracks: list[str] = field(default_factory=lambda: list(TRACKS))
+    positions_per_beat: int = 4  # 16th-note columns
+    vocab_file: str = "vocab.txt"
+    chord_lag: int = 0  # 1 reproduces the original one-bar-late chord rows
+    transpose: bool = True  # songs are moved to C major / A minor before encoding
+    # --- provenance ---
+    name: str = "custom"
+    classes: list[str] = field(default_factory=lambda: list(INSTRUMENTS))  # classes seen in training data
+    licence: str = "unknown"
+    description: str = ""
+
+    @property
+    def n_real_tokens(self) -> int:
+        """Tokens the network can predict (the vocabulary file's lines): K minus [EMPTY] and [MASK]."""
+        return self.vocab_size - 2
+
+    @property
+    def empty_id(self) -> int:
+        return self.vocab_size - 2
+
+    @property
+    def mask_id(self) -> int:
+        return self.vocab_size - 1
+
+    def to_dict(self) -> dict:
+        return {"format": BUNDLE_FORMAT, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        data = dict(data)
+        fmt = data.pop("format", BUNDLE_FORMAT)
+        if fmt != BUNDLE_FORMAT:
+            raise GetMusicError(f"unsupported model format {fmt!r} (this getmusic reads {BUNDLE_FORMAT})")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GetMusicError(f"model config has unknown fields {unknown}: made by a newer getmusic?")
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "ModelConfig":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise GetMusicError(f"cannot read model config {path}: {exc}") from None
+        return cls.from_dict(data)
+
+
+def original_config() -> ModelConfig:
+    """The published GETMusic network (90.7 M parameters), with its one-bar chord lag."""
+    return ModelConfig(name="original", chord_lag=1, licence="MIT (microsoft/muzic)")
+
+
+def debug_config(vocab_size: int = 11881) -> ModelConfig:
+    """Tiny random-init model for tests: every pipeline runs on CPU in well under a second per step."""
+    return ModelConfig(
+        vocab_size=vocab_size,
+        embed_dim=16,
+        hidden_size=32,
+        n_layers=2,
+        n_heads=2,
+        ffn_size=64,
+        time_embed_dim=16,
+        max_length=1536,
+        train_length=256,
+        band_width=127,
+        dropout=0.0,
+        num_timesteps=20,
+        name="debug",
+    )
+
+
+def small_config(vocab_size: int = 11881) -> ModelConfig:
+    """The size of the embedded default model: fits 2 CPU cores for training and fast generation."""
+    return ModelConfig(
+        vocab_size=vocab_size,
+        embed_dim=32,
+        hidden_size=256,
+        n_layers=4,
+        n_heads=4,
+        ffn_size=1024,
+        time_embed_dim=64,
+        max_length=1536,
+        train_length=256,
+        band_width=127,
+        dropout=0.1,
+        num_timesteps=100,
+        name="small",
+    )
+
+
+def base_config(vocab_size: int = 11881) -> ModelConfig:
+    return ModelConfig(
+        vocab_size=vocab_size,
+        embed_dim=64,
+        hidden_size=512,
+        n_layers=8,
+        n_heads=8,
+        ffn_size=2048,
+        train_length=512,
+        name="base",
+    )
+
+
+PRESETS = {
+    "original": original_config,
+    "debug": debug_config,
+    "small": small_config,
+    "base": base_config,
+}

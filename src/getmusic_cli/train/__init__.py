@@ -1,0 +1,1 @@
+"""Dataset building and the trainer (single process or DDP)."""
