@@ -6,6 +6,7 @@ Heavy modules (torch, the pipeline) are imported inside the commands so `getmusi
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -47,3 +48,117 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
         sys.exit(130)
+
+
+# ----- generate / infill -----
+
+_model_opt = typer.Option(None, "--model", help="Model: registry name[@version], bundle folder, original checkpoint.pth or URL. Default: the embedded model.")
+_device_opt = typer.Option("auto", "--device", help="auto | cpu | cuda")
+_backend_opt = typer.Option("torch", "--backend", help="torch | onnx")
+_steps_opt = typer.Option(None, "--steps", help="Sampling steps (default: the model's T). Fewer is faster.")
+_seed_opt = typer.Option(None, "--seed", help="Random seed for reproducible output.")
+_temp_opt = typer.Option(1.0, "--temperature", help="Sampling temperature (lower = safer).")
+_top_p_opt = typer.Option(1.0, "--top-p", help="Nucleus sampling: keep the smallest token set with this much probability.")
+_var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
+_chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
+_no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
+_map_opt = typer.Option(None, "--map", help="Override the track mapping: 'NAME_OR_INDEX=class' (repeatable).")
+_program_opt = typer.Option(None, "--program", help="GM program of a generated class: 'bass=33' (repeatable).")
+_force_opt = typer.Option(False, "--force", help="Overwrite existing outputs; make classes the model does not cover.")
+_out_opt = typer.Option(None, "--output", "-o", help="Output MIDI file (one input only).")
+_out_dir_opt = typer.Option(None, "--out-dir", help="Folder for the outputs (IN.getmusic.mid).")
+_cache_opt = typer.Option(None, "--cache-dir", help="Model cache folder (default: the user cache dir).")
+
+
+def _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir):
+    from getmusic_cli.pipeline import Options, parse_programs
+    from getmusic_cli.score.tracks import parse_map_option
+
+    if chords and no_chords:
+        raise GetMusicError("--chords and --no-chords cannot be used together")
+    return Options(
+        model=model, device=device, backend=backend, steps=steps, seed=seed, temperature=temperature, top_p=top_p,
+        variations=variations, chords=chords, no_chords=no_chords, maps=parse_map_option(maps or []),
+        programs=parse_programs(programs or []), force=force, cache_dir=cache_dir,
+    )
+
+
+def _run_files(inputs, output, out_dir, options, work) -> None:
+    """Run ``work(generator, path, outputs, progress)`` on each input; report failures, go on, exit 1 at the end."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from getmusic_cli.pipeline import Generator, plan_outputs
+
+    if output is not None and len(inputs) > 1:
+        raise GetMusicError("-o names one file: with several inputs use --out-dir")
+    generator = Generator(options)
+    results, failures = [], []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        files_task = bar.add_task("files", total=len(inputs)) if len(inputs) > 1 else None
+        for path in inputs:
+            step_task = bar.add_task(f"{path.name}", total=None)
+
+            def progress(_label, done, total, task_id=step_task):
+                bar.update(task_id, completed=done, total=total)
+
+            try:
+                outputs = plan_outputs(path, output, out_dir, options.variations, options.force)
+                results += work(generator, path, outputs, progress)
+            except GetMusicError as exc:
+                failures.append((path, str(exc)))
+                err_console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False, soft_wrap=True)
+            bar.remove_task(step_task)
+            if files_task is not None:
+                bar.advance(files_task)
+    if results:
+        table = Table(title="getmusic")
+        for col in ("output", "kept", "made", "bars", "notes made", "seconds"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(str(r.path), ", ".join(r.kept) or "-", ", ".join(r.made), str(r.bars), str(r.notes_made), f"{r.seconds:.1f}")
+        console.print(table)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    inputs: list[Path] = typer.Argument(..., help="Input MIDI file(s)."),
+    make: str = typer.Option(..., "--make", help="Tracks to generate, e.g. bass,drums."),
+    keep: str = typer.Option(None, "--keep", help="Tracks to keep (default: every other track present)."),
+    output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
+    backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
+    top_p: float = _top_p_opt, variations: int = _var_opt, chords: str = _chords_opt, no_chords: bool = _no_chords_opt,
+    maps: list[str] = _map_opt, programs: list[str] = _program_opt, force: bool = _force_opt, cache_dir: Path = _cache_opt,
+) -> None:
+    """Generate tracks (--make) conditioned on the kept ones (--keep)."""
+    from getmusic_cli.score.tracks import parse_class_list
+
+    made = parse_class_list(make)
+    kept = parse_class_list(keep) if keep is not None else None
+    options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir)
+    _run_files(inputs, output, out_dir, options,
+               lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress))
+
+
+@app.command()
+def infill(
+    inputs: list[Path] = typer.Argument(..., help="Input MIDI file(s)."),
+    bars: str = typer.Option(..., "--bars", help="Bars to regenerate, 1-based inclusive: 9-12 or 1-4,9-12."),
+    tracks: str = typer.Option(None, "--tracks", help="Tracks to regenerate there (default: every track present)."),
+    output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
+    backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
+    top_p: float = _top_p_opt, variations: int = _var_opt, chords: str = _chords_opt, no_chords: bool = _no_chords_opt,
+    maps: list[str] = _map_opt, force: bool = _force_opt, cache_dir: Path = _cache_opt,
+) -> None:
+    """Regenerate chosen bars (and tracks) of a song, keeping everything else."""
+    from getmusic_cli.pipeline import parse_bars
+    from getmusic_cli.score.tracks import parse_class_list
+
+    parse_bars(bars)  # bad syntax fails before the model loads
+    chosen = parse_class_list(tracks) if tracks is not None else None
+    options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, [], force, cache_dir)
+    _run_files(inputs, output, out_dir, options,
+               lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress))
