@@ -32,3 +32,321 @@ def pitch_row(name: str) -> int:
 
 def duration_row(name: str) -> int:
     return 2 * track_index(name) + 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Mapping any MIDI track to one of the six instrument classes.
+#
+# The original system only understood the exact programs 0/25/32/48/80 plus the drum flag. Here every track gets a
+# class (or is dropped, with a reason the user sees) in this order of precedence:
+#   1. a user override (`--map NAME_OR_INDEX=class`, or `=drop`);
+#   2. the drum flag (MIDI channel 10): always drums;
+#   3. a hint in the track's name (NAME_HINTS below; first matching rule wins);
+#   4. the General MIDI program (PROGRAM_CLASS: by family, with a few per-program exceptions);
+#   5. if no track ended up as lead, the "lead rule" (choose_lead) moves the most melodic high-register track there.
+# Several tracks of one class are merged into that class.
+# ---------------------------------------------------------------------------------------------------------------
+
+import re  # noqa: E402  (kept next to the mapping code it serves)
+from collections.abc import Iterable, Sequence  # noqa: E402
+
+from getmusic_cli.errors import GetMusicError  # noqa: E402
+
+# Value of a `--map` override that removes a track from the song.
+DROP = "drop"
+
+# GM program (0-based) written for a generated class; drums go to channel 10 (the program is then irrelevant).
+DEFAULT_PROGRAM: dict[str, int] = {"lead": 80, "bass": 32, "drums": 0, "guitar": 25, "piano": 0, "strings": 48}
+# Velocity of generated notes (GETScore has no velocity), per class, as the original wrote them.
+DEFAULT_VELOCITY: dict[str, int] = {"lead": 114, "bass": 98, "drums": 98, "guitar": 82, "piano": 98, "strings": 50}
+
+# Names users may type for a class (besides the class names themselves).
+CLASS_ALIASES: dict[str, str] = {
+    "melody": "lead", "mel": "lead", "vocal": "lead", "vocals": "lead", "voice": "lead", "m": "lead", "l": "lead",
+    "b": "bass",
+    "drum": "drums", "kit": "drums", "percussion": "drums", "perc": "drums", "d": "drums",
+    "guitars": "guitar", "gtr": "guitar", "g": "guitar",
+    "keys": "piano", "p": "piano",
+    "string": "strings", "pad": "strings", "pads": "strings", "s": "strings",
+    "chord": CHORDS, "c": CHORDS,
+}
+
+# The 16 General MIDI program families, 8 programs each (0-based programs).
+GM_FAMILIES: tuple[str, ...] = (
+    "Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
+    "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive", "Sound Effects",
+)
+
+GM_PROGRAM_NAMES: tuple[str, ...] = (
+    # Piano
+    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
+    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet",
+    # Chromatic Percussion
+    "Celesta", "Glockenspiel", "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
+    # Organ
+    "Drawbar Organ", "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
+    "Tango Accordion",
+    # Guitar
+    "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)", "Electric Guitar (clean)",
+    "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar", "Guitar Harmonics",
+    # Bass
+    "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)", "Fretless Bass", "Slap Bass 1",
+    "Slap Bass 2", "Synth Bass 1", "Synth Bass 2",
+    # Strings
+    "Violin", "Viola", "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp", "Timpani",
+    # Ensemble
+    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs", "Voice Oohs",
+    "Synth Voice", "Orchestra Hit",
+    # Brass
+    "Trumpet", "Trombone", "Tuba", "Muted Trumpet", "French Horn", "Brass Section", "Synth Brass 1",
+    "Synth Brass 2",
+    # Reed
+    "Soprano Sax", "Alto Sax", "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet",
+    # Pipe
+    "Piccolo", "Flute", "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina",
+    # Synth Lead
+    "Lead 1 (square)", "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)",
+    "Lead 6 (voice)", "Lead 7 (fifths)", "Lead 8 (bass + lead)",
+    # Synth Pad
+    "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)", "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)",
+    "Pad 7 (halo)", "Pad 8 (sweep)",
+    # Synth Effects
+    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
+    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)",
+    # Ethnic
+    "Sitar", "Banjo", "Shamisen", "Koto", "Kalimba", "Bagpipe", "Fiddle", "Shanai",
+    # Percussive
+    "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock", "Taiko Drum", "Melodic Tom", "Synth Drum", "Reverse Cymbal",
+    # Sound Effects
+    "Guitar Fret Noise", "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
+    "Gunshot",
+)
+
+# Class of each GM family; None = dropped. "strings" is the sustained/ensemble class of GETScore (its program is
+# String Ensemble 1), so it also takes winds, brass, pads and choirs; one of them may still become the lead
+# through the lead rule.
+FAMILY_CLASS: tuple[str | None, ...] = (
+    "piano",  # Piano
+    "piano",  # Chromatic Percussion: pitched, struck, keyboard-like
+    "piano",  # Organ
+    "guitar",  # Guitar
+    "bass",  # Bass
+    "strings",  # Strings
+    "strings",  # Ensemble (string ensembles, choirs)
+    "strings",  # Brass
+    "strings",  # Reed
+    "strings",  # Pipe
+    "lead",  # Synth Lead: the original's lead program (80) lives here
+    "strings",  # Synth Pad
+    "strings",  # Synth Effects: pitched, pad-like
+    "guitar",  # Ethnic (plucked ones; the exceptions below fix the rest)
+    None,  # Percussive: mostly unpitched sounds on a melodic channel (pitched ones are exceptions below)
+    None,  # Sound Effects: noises, not notes
+)
+
+# Programs whose role differs from their family's.
+PROGRAM_EXCEPTIONS: dict[int, str | None] = {
+    22: "lead",  # Harmonica: a melody instrument
+    43: "bass",  # Contrabass
+    46: "piano",  # Orchestral Harp: arpeggios and chords rather than sustained lines
+    47: None,  # Timpani: pitched drums, neither a bass line nor GM drum keys
+    58: "bass",  # Tuba
+    108: "piano",  # Kalimba
+    109: "strings",  # Bagpipe
+    110: "strings",  # Fiddle
+    111: "strings",  # Shanai
+    112: "piano",  # Tinkle Bell
+    114: "piano",  # Steel Drums: pitched
+}
+
+# Why a family (or program) is dropped, as the user reads it.
+_DROP_REASONS: dict[int, str] = {47: "timpani (pitched drums)"}
+
+
+def gm_family(program: int) -> str:
+    return GM_FAMILIES[program // 8]
+
+
+def gm_name(program: int) -> str:
+    return GM_PROGRAM_NAMES[program]
+
+
+def program_class(program: int) -> str | None:
+    """Class of a melodic-channel GM program (0..127), or None if such tracks are dropped."""
+    if not 0 <= program <= 127:
+        raise GetMusicError(f"MIDI program {program} is outside 0..127")
+    if program in PROGRAM_EXCEPTIONS:
+        return PROGRAM_EXCEPTIONS[program]
+    return FAMILY_CLASS[program // 8]
+
+
+def _program_reason(program: int) -> str:
+    text = f"program {program} {gm_name(program)} ({gm_family(program)} family)"
+    if program_class(program) is None:
+        why = _DROP_REASONS.get(program, f"{gm_family(program).lower()} family")
+        return f"dropped: {why}; program {program} {gm_name(program)}"
+    return text
+
+
+# Name hints: (pattern, class), tried in this order on the lower-cased track name; the first match wins.
+# Instrument words come before the bare "lead"/"solo" so that "Lead Guitar" stays a guitar (the lead rule may
+# still pick it); drums before bass so "Bass Drum" is a drum; choir/pad words before "voice" so "Voice Oohs" is a pad.
+NAME_HINTS: tuple[tuple[str, str], ...] = (
+    (r"\b(drums?|drumkit|kit|perc\w*|kick|snare|hi-?hats?|cymbals?|toms?|808)\b", "drums"),
+    (r"\bbass(?!oon)|contrabass", "bass"),
+    (r"\b(choir|chorus|aahs?|oohs?|pads?)\b", "strings"),
+    (r"\b(vocals?|voices?|vox|singer|sing|melody|melodie|soprano)\b", "lead"),
+    (r"\b(guitars?|gtrs?|gt|banjo|ukulele|uke|mandolin|sitar)\b", "guitar"),
+    (r"\b(pianos?|pno|keys|keyboards?|kbd|organ|rhodes|e-?piano|clav\w*|harpsichord|cembalo|celesta|marimba|"
+     r"vibes|vibraphone|xylophone|glockenspiel)\b", "piano"),
+    (r"\b(strings?|violins?|violas?|cellos?|violoncellos?|fiddle|orchestra|ensemble|brass|horns?|trumpets?|"
+     r"trombones?|sax\w*|flutes?|piccolo|clarinets?|oboes?|bassoons?|recorder|winds?|alto|tenor)\b", "strings"),
+    (r"\b(lead|solo|theme)\b", "lead"),
+)
+_COMPILED_HINTS = tuple((re.compile(p), c) for p, c in NAME_HINTS)
+
+
+def name_class(name: str) -> tuple[str, str] | None:
+    """(class, matched word) for a track name that hints at a class, else None."""
+    lowered = name.lower()
+    for pattern, cls in _COMPILED_HINTS:
+        match = pattern.search(lowered)
+        if match:
+            return cls, match.group(0)
+    return None
+
+
+def parse_class(name: str, *, allow_chords: bool = False) -> str:
+    """Canonical class name for a user-typed name or alias (case-insensitive); GetMusicError if unknown."""
+    key = name.strip().lower()
+    cls = key if key in TRACKS else CLASS_ALIASES.get(key)
+    if cls is None or (cls == CHORDS and not allow_chords):
+        choices = ", ".join(INSTRUMENTS + ((CHORDS,) if allow_chords else ()))
+        raise GetMusicError(f"unknown track class {name.strip()!r} (choose from {choices})")
+    return cls
+
+
+def parse_class_list(text: str, *, allow_chords: bool = False) -> list[str]:
+    """'bass, drums' -> ['bass', 'drums'] in row order, duplicates removed; GetMusicError if empty or unknown."""
+    parts = [p for p in re.split(r"[,\s]+", text or "") if p]
+    if not parts:
+        raise GetMusicError("empty track list (give classes like 'bass,drums')")
+    chosen = {parse_class(p, allow_chords=allow_chords) for p in parts}
+    return [t for t in TRACKS if t in chosen]
+
+
+def parse_map_option(items: Iterable[str]) -> dict[str, str]:
+    """`--map` values 'NAME_OR_INDEX=class' (or '=drop') -> {key: class}; GetMusicError for bad syntax or class."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise GetMusicError(f"--map {item!r}: expected 'TRACK_NAME_OR_INDEX=class', e.g. 'Lead Vox=lead'")
+        value = value.strip().lower()
+        mapping[key] = DROP if value in (DROP, "none", "ignore", "skip") else parse_class(value)
+    return mapping
+
+
+# ----- the mapping itself -----------------------------------------------------------------------------------------
+
+# Lead rule: a candidate must have at least this share of notes that start while no other note of the track sounds
+# (a 32nd-note tolerance absorbs legato overlaps), and at least this many notes.
+LEAD_MONOPHONY = 0.8
+LEAD_MIN_NOTES = 8
+# Classes the lead rule never takes a track from: bass lines and drums are monophonic but are not melodies.
+_LEAD_SOURCES = ("strings", "guitar", "piano")
+
+
+def classify(track, override: str | None = None) -> tuple[str | None, str]:
+    """(class or None, reason) for one SourceTrack, before the lead rule."""
+    if override is not None:
+        return (None, "dropped: override") if override == DROP else (override, "override")
+    if track.is_drum:
+        return "drums", "drum channel"
+    hint = name_class(track.name)
+    if hint is not None:
+        return hint[0], f"name {track.name!r}"
+    return program_class(track.program), _program_reason(track.program)
+
+
+def monophonic_share(notes: Sequence, tolerance: int) -> float:
+    """Share of notes that start while no other note of the same track is sounding (chords count as polyphony)."""
+    if not notes:
+        return 0.0
+    ordered = sorted(notes, key=lambda n: (n.start, n.pitch))
+    alone = 0
+    latest_end = -1  # end of the longest-lasting earlier note
+    for i, note in enumerate(ordered):
+        overlaps_before = latest_end > note.start + tolerance
+        overlaps_after = i + 1 < len(ordered) and ordered[i + 1].start < note.start + tolerance
+        simultaneous = i > 0 and ordered[i - 1].start > note.start - tolerance
+        if not (overlaps_before or overlaps_after or simultaneous):
+            alone += 1
+        latest_end = max(latest_end, note.end)
+    return alone / len(ordered)
+
+
+def choose_lead(tracks: Sequence, ticks_per_beat: int, fixed: set[int] = frozenset()) -> int | None:
+    """Index in `tracks` of the track the lead rule moves to lead, or None.
+
+    Rule: among tracks mapped to strings, guitar or piano (not overridden by the user, i.e. not in `fixed`), with at
+    least LEAD_MIN_NOTES notes and at least LEAD_MONOPHONY of them monophonic, take the one with the highest mean
+    pitch (ties: the earlier track).
+    """
+    best: tuple[float, int] | None = None
+    tolerance = max(1, ticks_per_beat // 8)
+    for i, track in enumerate(tracks):
+        if i in fixed or track.instrument not in _LEAD_SOURCES or len(track.notes) < LEAD_MIN_NOTES:
+            continue
+        if monophonic_share(track.notes, tolerance) < LEAD_MONOPHONY:
+            continue
+        mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
+        if best is None or mean_pitch > best[0]:
+            best = (mean_pitch, i)
+    return None if best is None else best[1]
+
+
+def display_name(track) -> str:
+    """The track's name, or what it plays when it has none."""
+    if track.name:
+        return track.name
+    return "Drums" if track.is_drum else gm_name(track.program)
+
+
+def _match_overrides(tracks: Sequence, overrides: dict[str, str]) -> dict[int, str]:
+    """Track position -> override class; a key is a 0-based index (digits) or a name (case-insensitive)."""
+    matched: dict[int, str] = {}
+    for key, cls in overrides.items():
+        hits: list[int] = []
+        if key.isdigit():
+            hits = [i for i, t in enumerate(tracks) if t.index == int(key)]
+        else:
+            wanted = key.casefold()
+            hits = [i for i, t in enumerate(tracks)
+                    if t.name.strip().casefold() == wanted or display_name(t).casefold() == wanted]
+        if not hits:
+            listing = ", ".join(f"{t.index} {display_name(t)!r}" for t in tracks)
+            raise GetMusicError(f"--map {key}={cls}: no track with that name or index (tracks: {listing})")
+        for i in hits:
+            matched[i] = cls
+    return matched
+
+
+def map_tracks(tracks: Sequence, overrides: dict[str, str] | None = None, *, ticks_per_beat: int = 480):
+    """Set `instrument` and `reason` on every SourceTrack (in place) and return the same list.
+
+    Precedence: override > drum channel > name hint > GM program; then, if no track is lead, the lead rule.
+    """
+    fixed = _match_overrides(tracks, overrides or {})
+    for i, track in enumerate(tracks):
+        track.instrument, track.reason = classify(track, fixed.get(i))
+    if not any(t.instrument == "lead" for t in tracks):
+        chosen = choose_lead(tracks, ticks_per_beat, set(fixed))
+        if chosen is not None:
+            track = tracks[chosen]
+            mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
+            track.reason = (f"lead rule: highest melodic track, mean pitch {mean_pitch:.0f} "
+                            f"(else {track.instrument}: {track.reason})")
+            track.instrument = "lead"
+    return tracks

@@ -1,0 +1,243 @@
+"""MIDI file <-> Song, with miditoolkit. The only module that reads or writes MIDI files.
+
+Reading checks the file before parsing it (header, chunk lengths, resolution) so that every bad file becomes one
+GetMusicError line, and turns whatever miditoolkit/mido still raise into one line as well. A file with only drums
+reads fine (generating pitched tracks from drums is a legitimate request); commands that need pitched notes call
+`require_pitched(song)`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.score.song import Note, SourceTrack, Song, TempoChange, TimeSignature
+from getmusic_cli.score.tracks import INSTRUMENTS, display_name, map_tracks
+
+# Resolutions (ticks per quarter note) outside this range are corrupt files (or SMPTE time, which we do not read).
+MAX_TICKS_PER_BEAT = 30000
+# Tempi outside this range (beats per minute) are corrupt files.
+MIN_BPM, MAX_BPM = 1.0, 1000.0
+DEFAULT_BPM = 120.0
+
+
+@dataclass
+class OutTrack:
+    """One track to write: notes in the song's ticks."""
+
+    name: str
+    program: int
+    is_drum: bool
+    notes: list[Note]
+
+
+# ----- reading ----------------------------------------------------------------------------------------------------
+
+
+def _check_container(path: Path, data: bytes) -> int:
+    """Validate the Standard MIDI File framing; return the MIDI type (0 or 1). One-line errors for bad files."""
+    if not data:
+        raise GetMusicError(f"{path.name}: empty file (0 bytes)")
+    if data[:4] != b"MThd":
+        raise GetMusicError(f"{path.name}: not a MIDI file (no 'MThd' header)")
+    if len(data) < 14:
+        raise GetMusicError(f"{path.name}: truncated MIDI file (header cut short)")
+    header_len, fmt, n_tracks, division = struct.unpack(">IHHH", data[4:14])
+    if fmt not in (0, 1):
+        raise GetMusicError(f"{path.name}: MIDI type {fmt} is not supported (only types 0 and 1)")
+    if division & 0x8000:
+        raise GetMusicError(f"{path.name}: SMPTE time division is not supported (need ticks per beat)")
+    if division == 0 or division > MAX_TICKS_PER_BEAT:
+        raise GetMusicError(
+            f"{path.name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
+        )
+    pos = 8 + header_len
+    found = 0
+    while pos < len(data) and found < n_tracks:
+        if len(data) - pos < 8:
+            raise GetMusicError(f"{path.name}: truncated MIDI file (chunk header cut short)")
+        kind, length = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        if pos + 8 + length > len(data):
+            missing = pos + 8 + length - len(data)
+            raise GetMusicError(f"{path.name}: truncated MIDI file ({missing} bytes missing)")
+        found += kind == b"MTrk"
+        pos += 8 + length
+    if found < n_tracks:
+        raise GetMusicError(f"{path.name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
+    return fmt
+
+
+def _parse(path: Path, data: bytes):
+    import io
+
+    import miditoolkit
+
+    try:
+        return miditoolkit.MidiFile(file=io.BytesIO(data))
+    except GetMusicError:
+        raise
+    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, struct.error) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GetMusicError(f"{path.name}: corrupt MIDI data ({detail})") from None
+
+
+def _tempos(path: Path, midi) -> list[TempoChange]:
+    by_tick: dict[int, float] = {}
+    for change in sorted(midi.tempo_changes, key=lambda c: int(c.time)):
+        bpm = float(change.tempo)
+        if not MIN_BPM <= bpm <= MAX_BPM:
+            raise GetMusicError(
+                f"{path.name}: absurd tempo of {bpm:g} BPM at tick {int(change.time)} (expected {MIN_BPM:g}..{MAX_BPM:g})"
+            )
+        by_tick[int(change.time)] = bpm  # the last one at a tick wins
+    tempos: list[TempoChange] = []
+    for tick, bpm in sorted(by_tick.items()):
+        if not tempos or tempos[-1].bpm != bpm:
+            tempos.append(TempoChange(tick, bpm))
+    if not tempos or tempos[0].tick > 0:
+        tempos.insert(0, TempoChange(0, DEFAULT_BPM))
+    return tempos
+
+
+def _time_signatures(path: Path, midi) -> list[TimeSignature]:
+    by_tick: dict[int, tuple[int, int]] = {}
+    for ts in sorted(midi.time_signature_changes, key=lambda t: int(t.time)):
+        num, den = int(ts.numerator), int(ts.denominator)
+        if not 1 <= num <= 64 or den not in (1, 2, 4, 8, 16, 32, 64):
+            raise GetMusicError(f"{path.name}: absurd time signature {num}/{den} at tick {int(ts.time)}")
+        by_tick[int(ts.time)] = (num, den)
+    signatures: list[TimeSignature] = []
+    for tick, (num, den) in sorted(by_tick.items()):
+        # A restatement of the current meter is not a change (it would start a spurious bar).
+        if not signatures or (signatures[-1].numerator, signatures[-1].denominator) != (num, den):
+            signatures.append(TimeSignature(tick, num, den))
+    if not signatures or signatures[0].tick > 0:
+        signatures.insert(0, TimeSignature(0, 4, 4))  # the MIDI default
+    return signatures
+
+
+def _sources(midi, midi_type: int) -> tuple[list[SourceTrack], dict[int, int]]:
+    """Tracks with notes (miditoolkit already splits by track, channel and program) and zero-length note counts."""
+    sources: list[SourceTrack] = []
+    zero_length: dict[int, int] = {}
+    for index, inst in enumerate(midi.instruments):
+        notes = [Note(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in inst.notes]
+        kept = [n for n in notes if n.end > n.start]
+        if len(kept) < len(notes):
+            zero_length[index] = len(notes) - len(kept)
+        # In a type-0 file every channel carries the single track's name, usually the song title: not a hint.
+        name = "" if midi_type == 0 else str(inst.name or "").strip()
+        if kept:
+            sources.append(SourceTrack(index, name, int(inst.program), bool(inst.is_drum), kept, None))
+    return sources, zero_length
+
+
+def _name_channels(sources: list[SourceTrack]) -> None:
+    """Type 0: name each channel's part after what it plays ('Acoustic Bass', 'Drums', 'Violin 2', ...).
+
+    Done after mapping: these names come from the program, so they must not count as name hints.
+    """
+    seen: dict[str, int] = {}
+    for s in sources:
+        base = display_name(s)
+        seen[base] = seen.get(base, 0) + 1
+        s.name = base if seen[base] == 1 else f"{base} {seen[base]}"
+
+
+def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song:
+    """Read a type 0/1 MIDI file into a Song: original tracks mapped to classes (`overrides`: see tracks.map_tracks).
+
+    Zero-length notes are ignored (and counted in the track's reason). Raises GetMusicError with one line for a
+    missing, empty, non-MIDI, truncated or corrupt file, absurd resolution/tempo/meter, no notes, or no note left
+    in any class.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GetMusicError(f"{path}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GetMusicError(f"{path}: cannot read ({exc.strerror})") from None
+    midi_type = _check_container(path, data)
+    midi = _parse(path, data)
+    tpb = int(midi.ticks_per_beat)
+    tempos = _tempos(path, midi)
+    signatures = _time_signatures(path, midi)
+    sources, zero_length = _sources(midi, midi_type)
+    if not sources:
+        raise GetMusicError(f"{path.name}: no notes in this MIDI file")
+    map_tracks(sources, overrides, ticks_per_beat=tpb)
+    if midi_type == 0:
+        _name_channels(sources)
+    for s in sources:
+        if s.index in zero_length:
+            s.reason += f"; {zero_length[s.index]} zero-length notes ignored"
+    notes: dict[str, list[Note]] = {}
+    for cls in INSTRUMENTS:
+        merged = [n for s in sources if s.instrument == cls for n in s.notes]
+        if merged:
+            notes[cls] = sorted(merged, key=lambda n: (n.start, n.pitch, n.end, n.velocity))
+    if not notes:
+        dropped = "; ".join(f"{s.index} {display_name(s)!r}: {s.reason}" for s in sources)
+        raise GetMusicError(f"{path.name}: every track was dropped ({dropped}); map one with --map NAME=class")
+    return Song(ticks_per_beat=tpb, tempos=tempos, time_signatures=signatures, sources=sources, notes=notes,
+                name=path.stem)
+
+
+def require_pitched(song: Song, path: str | Path | None = None) -> None:
+    """GetMusicError if the song has no pitched notes (only drums): key and chords cannot be heard in it."""
+    if song.classes() and all(c == "drums" for c in song.classes()):
+        where = f"{Path(path).name}: " if path is not None else ""
+        raise GetMusicError(f"{where}only drums: no pitched notes to detect a key and chords from")
+
+
+# ----- writing ----------------------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_midi(
+    path: str | Path,
+    *,
+    ticks_per_beat: int,
+    tempos: list[TempoChange],
+    time_signatures: list[TimeSignature],
+    tracks: list[OutTrack],
+) -> Path:
+    """Write a type-1 MIDI file atomically (temporary file in the same folder, then rename). Returns the path."""
+    import miditoolkit
+
+    path = Path(path)
+    midi = miditoolkit.MidiFile(ticks_per_beat=int(ticks_per_beat))
+    midi.tempo_changes = [miditoolkit.TempoChange(float(t.bpm), int(t.tick)) for t in tempos]
+    midi.time_signature_changes = [
+        miditoolkit.TimeSignature(int(ts.numerator), int(ts.denominator), int(ts.tick)) for ts in time_signatures
+    ]
+    for track in tracks:
+        inst = miditoolkit.Instrument(program=int(track.program), is_drum=bool(track.is_drum), name=track.name)
+        inst.notes = [
+            miditoolkit.Note(int(n.velocity), int(n.pitch), int(n.start), int(n.end))
+            for n in sorted(track.notes, key=lambda n: (n.start, n.pitch))
+        ]
+        midi.instruments.append(inst)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise GetMusicError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            midi.dump(file=handle)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
