@@ -162,3 +162,24 @@ def infill(
     options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, [], force, cache_dir)
     _run_files(inputs, output, out_dir, options,
                lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress))
+
+
+# ----- inspect -----
+
+
+@app.command()
+def inspect(
+    song: Path = typer.Argument(..., help="Input MIDI file."),
+    maps: list[str] = _map_opt,
+    plot: Path = typer.Option(None, "--plot", help="Also write a piano-roll PNG of the classes (needs the 'plot' extra)."),
+    model: str = typer.Option(None, "--model", help="Model whose vocabulary the codec report uses (default: the default model, else the basic vocabulary)."),
+) -> None:
+    """Show how a MIDI file is read: tracks -> classes (and why), meter, tempo, key, chords per bar, codec loss."""
+    from getmusic_cli.inspect import analyse, codec_vocabulary, plot_piano_roll, render
+    from getmusic_cli.score.tracks import parse_map_option
+
+    overrides = parse_map_option(maps or [])
+    result = analyse(song, overrides, codec_vocabulary(model))
+    render(result, console)
+    if plot is not None:
+        console.print(f"piano roll: {plot_piano_roll(result, plot)}", highlight=False)
