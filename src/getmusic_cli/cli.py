@@ -183,3 +183,66 @@ def inspect(
     render(result, console)
     if plot is not None:
         console.print(f"piano roll: {plot_piano_roll(result, plot)}", highlight=False)
+
+
+# ----- train / evaluate -----
+
+
+@app.command()
+def train(
+    data_dir: Path = typer.Argument(..., help="Folder of MIDI files (searched recursively)."),
+    run_dir: Path = typer.Option(..., "--output", "-o", help="Run folder: data, checkpoint, log.jsonl, bundle/."),
+    config: str = typer.Option(None, "--config", help="debug | small | base | original | FILE.json (default: small)."),
+    steps: int = typer.Option(10000, "--steps", help="Optimizer steps in all."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Windows per step and process."),
+    lr: float = typer.Option(None, "--lr", help="Peak learning rate (default depends on --config)."),
+    length: int = typer.Option(None, "--length", help="Columns (16ths) per training window (default: the config's)."),
+    device: str = _device_opt,
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw (init, data order, tasks, noise)."),
+    eval_every: int = typer.Option(500, "--eval-every", help="Validate every N steps."),
+    save_every: int = typer.Option(1000, "--save-every", help="Checkpoint every N steps (and on Ctrl-C / SIGTERM)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in -o exactly where it stopped."),
+    init: str = typer.Option(None, "--init", help="Fine-tune this model (any --model spec) instead of a fresh one."),
+    nproc: int = typer.Option(1, "--nproc-per-node", help="Processes (GPUs) on this machine; >1 launches torchrun."),
+    bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="bf16 autocast on CUDA (never used on CPU)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
+    workers: int = typer.Option(-1, "--workers", help="Processes for reading MIDI (-1: one per CPU)."),
+    prepare_only: bool = typer.Option(False, "--prepare-only", help="Build the data set under -o and stop."),
+) -> None:
+    """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
+    from getmusic_cli.train.trainer import TrainOptions, run_command
+
+    options = TrainOptions(
+        data_dir=data_dir, run_dir=run_dir, config=config, steps=steps, batch_size=batch_size, lr=lr, length=length,
+        device=device, seed=seed, eval_every=eval_every, save_every=save_every, resume=resume, init=init, bf16=bf16,
+        compile=compile, workers=workers, prepare_only=prepare_only,
+    )
+    code = run_command(options, nproc, sys.argv[1:], console)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def evaluate(
+    model: str = typer.Argument(..., help="Model to evaluate (any --model spec, e.g. RUN_DIR/bundle or debug)."),
+    data_dir: Path = typer.Argument(..., help="Folder of MIDI files; its held-out split (by file hash) is used."),
+    make: str = typer.Option(..., "--make", help="Tracks to generate and compare, e.g. bass,strings."),
+    keep: str = typer.Option("lead", "--keep", help="Tracks given as the condition."),
+    n: int = typer.Option(50, "--n", help="Number of songs."),
+    split: str = typer.Option("valid", "--split", help="valid (held-out files; all if none) | all."),
+    steps: int = _steps_opt,
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    device: str = _device_opt,
+    no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
+    no_references: bool = typer.Option(False, "--no-references", help="Skip the shuffled-real and random-model rows."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Chord accuracy and pitch / duration / IOI overlap of generated vs real tracks on held-out songs."""
+    from getmusic_cli.eval.evaluate import EvalOptions, run_command
+    from getmusic_cli.score.tracks import parse_class_list
+
+    options = EvalOptions(
+        model=model, data_dir=data_dir, keep=parse_class_list(keep) if keep else [], make=parse_class_list(make), n=n,
+        steps=steps, seed=seed, device=device, split=split, chords=not no_chords, references=not no_references,
+    )
+    run_command(options, as_json, console, err_console)

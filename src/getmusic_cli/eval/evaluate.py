@@ -328,3 +328,17 @@ def render_table(report: EvalReport):
         label = f"{system} ({report.model})" if system == SYSTEM_MODEL else system
         table.add_row(label, *("n/a" if summary[m] is None else f"{summary[m]:.3f}" for m in METRICS))
     return table
+
+
+def run_command(options: EvalOptions, as_json: bool, console, err_console) -> None:
+    """The CLI verb: progress on stderr, then the table (or JSON) on stdout."""
+    import json
+
+    report = evaluate(options, console=None if as_json else err_console)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    console.print(render_table(report))
+    if report.skipped:
+        console.print(f"{len(report.skipped)} songs skipped (first: {report.skipped[0][0]}: {report.skipped[0][1]})",
+                      highlight=False)

@@ -538,3 +538,61 @@ class _ProgressLine:
 
     def stop(self) -> None:
         self.progress.stop()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The CLI verb
+
+
+def _strip_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--nproc-per-node":
+            skip = True
+            continue
+        if arg.startswith("--nproc-per-node="):
+            continue
+        out.append(arg)
+    return out
+
+
+def run_command(options: TrainOptions, nproc: int, argv: list[str], console) -> int:
+    """``getmusic train``: train here, or build the data and re-launch under torchrun for ``nproc`` > 1."""
+    import dataclasses
+    import os
+
+    if nproc < 1:
+        raise GetMusicError("--nproc-per-node must be at least 1")
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        if options.prepare_only:
+            nproc = 1
+        else:
+            # Build (or check) the data once here, so the workers start training at once.
+            train(dataclasses.replace(options, prepare_only=True), console)
+            console.print(f"launching {nproc} processes with torchrun")
+            return dd.launch(_strip_nproc(argv), nproc)
+    result = train(options, console)
+    if not dd.env_info().is_main:
+        return 130 if result.interrupted else 0
+    if options.prepare_only:
+        console.print(f"data ready under {Path(options.run_dir) / DATA_DIR}")
+        return 0
+    if result.interrupted:
+        console.print(
+            f"stopped at step {result.step}; checkpoint saved. Continue with the same command plus --resume.",
+            highlight=False,
+        )
+        return 130
+    console.print(
+        f"done: {result.step} steps, train loss {_fmt(result.train_loss)}, valid loss {_fmt(result.valid_loss)}; "
+        f"model in {result.bundle} (use it with --model {result.bundle})",
+        highlight=False,
+    )
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
