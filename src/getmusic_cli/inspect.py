@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from getmusic_cli.errors import GetMusicError
@@ -114,7 +115,7 @@ def _chord_lines(chords: list, per_line: int = 8) -> list[str]:
 def render(result: Inspection, console: Console) -> None:
     song, timeline = result.song, result.timeline
     minutes, seconds = divmod(round(result.seconds), 60)
-    console.print(f"[bold]{result.path.name}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
+    console.print(f"[bold]{escape(result.path.name)}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
                   f"{song.ticks_per_beat} ticks per beat", highlight=False)
     console.print(f"time signature: {_signature_text(song, timeline)}   tempo: {_tempo_text(song, timeline)}   "
                   f"key: {result.key.name}", highlight=False)
@@ -126,7 +127,8 @@ def render(result: Inspection, console: Console) -> None:
     for s in song.sources:
         program = "drums (ch 10)" if s.is_drum else f"{s.program} {gm_name(s.program)}"
         cls = f"[{CLASS_COLOURS[s.instrument]}]{s.instrument}[/]" if s.instrument else "[dim]dropped[/]"
-        tracks.add_row(str(s.index), display_name(s), program, str(len(s.notes)), cls, s.reason)
+        name = escape(s.name) if s.name else f"[dim]{escape(display_name(s))}[/]"  # dim: no name in the file
+        tracks.add_row(str(s.index), name, program, str(len(s.notes)), cls, escape(s.reason))
     console.print(tracks)
 
     classes = Table(title="classes", title_justify="left")
@@ -143,14 +145,14 @@ def render(result: Inspection, console: Console) -> None:
         console.print("  " + line, highlight=False)
     console.print("[bold]codec[/] (what the model sees)")
     for line in result.report.summary():
-        console.print("  " + line, highlight=False)
+        console.print("  " + escape(line), highlight=False)
 
 
 # ----- plotting --------------------------------------------------------------------------------------------------
 
 
 def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
-    """Piano roll PNG: pitched classes on one panel (pitch × time in bars), drums below; bar lines follow the meter."""
+    """Piano roll PNG: pitched classes on one panel (pitch over time), drums below; bar lines follow the meter."""
     try:
         import matplotlib
 
@@ -170,18 +172,17 @@ def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
     fig, axes = plt.subplots(2 if has_drums else 1, 1, figsize=(min(4 + 0.6 * result.n_bars, 40), 6 if has_drums else 4.5),
                              sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1] if has_drums else [1]})
     roll, drums = axes[0][0], axes[1][0] if has_drums else None
-    for cls in INSTRUMENTS:
-        notes = song.notes.get(cls)
-        if not notes:
-            continue
-        ax = drums if cls == "drums" else roll
-        bars = [((n.start) / tpb, (n.end - n.start) / tpb) for n in notes]
-        for (x, w), n in zip(bars, notes):
-            ax.add_patch(plt.Rectangle((x, n.pitch - 0.4), w, 0.8, color=CLASS_COLOURS[cls], alpha=0.85, lw=0))
+    for cls in reversed(INSTRUMENTS):  # lead drawn last, on top
+        for n in song.notes.get(cls, []):
+            ax = drums if cls == "drums" else roll
+            ax.add_patch(plt.Rectangle((n.start / tpb, n.pitch - 0.4), (n.end - n.start) / tpb, 0.8,
+                                       color=CLASS_COLOURS[cls], alpha=0.85, lw=0))
     for ax in [a[0] for a in axes]:
         for t in bar_ticks:
             ax.axvline(t / tpb, color="#cccccc", lw=0.6, zorder=0)
-        ax.autoscale_view()
+    every = max(1, -(-len(bar_ticks) // 32))  # at most about 32 bar numbers on the axis
+    shown = list(range(0, len(bar_ticks), every))
+    (drums or roll).set_xticks([bar_ticks[i] / tpb for i in shown], [str(i + 1) for i in shown])
     pitched = pitched_notes(song)
     roll.set_ylim(min(n.pitch for n in pitched) - 2, max(n.pitch for n in pitched) + 2)
     roll.set_xlim(0, max(song.end_tick, 1) / tpb)
@@ -190,7 +191,7 @@ def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
         keys = [n.pitch for n in song.notes["drums"]]
         drums.set_ylim(min(keys) - 2, max(keys) + 2)
         drums.set_ylabel("drum key")
-    (drums or roll).set_xlabel("beats (grey lines: bars)")
+    (drums or roll).set_xlabel("bar")
     present = [c for c in INSTRUMENTS if song.notes.get(c)]
     roll.legend(handles=[Patch(color=CLASS_COLOURS[c], label=c) for c in present], loc="upper right", fontsize=8)
     roll.set_title(f"{result.path.name}: {result.n_bars} bars, key {result.key.name}")
