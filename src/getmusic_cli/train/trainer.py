@@ -79,6 +79,8 @@ class TrainResult:
     train_loss: float | None
     valid_loss: float | None
     data: Dataset | None
+    network: torch.nn.Module | None = None  # the trained network (raw weights) on this rank
+    ema: EMA | None = None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -394,7 +396,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
         bundle = run_dir / BUNDLE_DIR
         save_bundle(bundle, config, vocab, ema.state_dict(network))
     dd.barrier(info)
-    return TrainResult(run_dir, step, interrupted, bundle, last_train, last_valid, data)
+    return TrainResult(run_dir, step, interrupted, bundle, last_train, last_valid, data, network, ema)
 
 
 @torch.no_grad()
