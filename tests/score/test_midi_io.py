@@ -244,3 +244,19 @@ def test_write_into_a_missing_folder_is_a_user_error(tmp_path):
 
 def test_limits_are_documented_constants():
     assert midi_io.MAX_TICKS_PER_BEAT == 30000 and (midi_io.MIN_BPM, midi_io.MAX_BPM) == (1.0, 1000.0)
+
+
+def test_empty_and_unknown_chunks_and_rmid_wrapper_are_tolerated(tmp_path):
+    import struct
+
+    data = (DATA / "waltz_3_4.mid").read_bytes()
+    header, body = data[:14], data[14:]
+    n = struct.unpack(">H", header[10:12])[0]
+    extra = b"MTrk" + struct.pack(">I", 0) + b"XFIH" + struct.pack(">I", 3) + b"abc"
+    patched = header[:10] + struct.pack(">H", n + 1) + header[12:] + extra + body
+    (tmp_path / "chunks.mid").write_bytes(patched)
+    expected = read_midi(DATA / "waltz_3_4.mid")
+    assert read_midi(tmp_path / "chunks.mid").notes == expected.notes
+    riff = b"RIFF" + struct.pack("<I", len(data) + 12) + b"RMIDdata" + struct.pack("<I", len(data)) + data
+    (tmp_path / "song.rmi").write_bytes(riff)
+    assert read_midi(tmp_path / "song.rmi").notes == expected.notes

@@ -38,10 +38,16 @@ class OutTrack:
 # ----- reading ----------------------------------------------------------------------------------------------------
 
 
-def _check_container(path: Path, data: bytes) -> int:
-    """Validate the Standard MIDI File framing; return the MIDI type (0 or 1). One-line errors for bad files."""
+def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
+    """Validate the Standard MIDI File framing; return (MIDI type, bytes mido can parse). One-line errors.
+
+    Unwraps RIFF-RMID files, and leaves out chunks mido would choke on although the music is fine: empty track
+    chunks and chunks of unknown type.
+    """
     if not data:
         raise GetMusicError(f"{path.name}: empty file (0 bytes)")
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
+        data = data[data.index(b"MThd"):]
     if data[:4] != b"MThd":
         raise GetMusicError(f"{path.name}: not a MIDI file (no 'MThd' header)")
     if len(data) < 14:
@@ -56,6 +62,7 @@ def _check_container(path: Path, data: bytes) -> int:
             f"{path.name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
         )
     pos = 8 + header_len
+    chunks: list[bytes] = []
     found = 0
     while pos < len(data) and found < n_tracks:
         if len(data) - pos < 8:
@@ -64,11 +71,15 @@ def _check_container(path: Path, data: bytes) -> int:
         if pos + 8 + length > len(data):
             missing = pos + 8 + length - len(data)
             raise GetMusicError(f"{path.name}: truncated MIDI file ({missing} bytes missing)")
-        found += kind == b"MTrk"
+        if kind == b"MTrk":
+            found += 1
+            if length:
+                chunks.append(data[pos : pos + 8 + length])
         pos += 8 + length
     if found < n_tracks:
         raise GetMusicError(f"{path.name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
-    return fmt
+    header = b"MThd" + struct.pack(">IHHH", 6, fmt, len(chunks), division)
+    return fmt, header + b"".join(chunks)
 
 
 def _parse(path: Path, data: bytes):
@@ -162,7 +173,7 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song
         data = path.read_bytes()
     except OSError as exc:
         raise GetMusicError(f"{path}: cannot read ({exc.strerror})") from None
-    midi_type = _check_container(path, data)
+    midi_type, data = _clean_container(path, data)
     midi = _parse(path, data)
     tpb = int(midi.ticks_per_beat)
     tempos = _tempos(path, midi)
