@@ -246,3 +246,56 @@ def evaluate(
         steps=steps, seed=seed, device=device, split=split, chords=not no_chords, references=not no_references,
     )
     run_command(options, as_json, console, err_console)
+
+
+# ----- models -----
+
+models_app = typer.Typer(help="List, inspect, download and remove models; import the original checkpoint.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(cache_dir: Path = _cache_opt) -> None:
+    """Every known model: size, whether it is downloaded, classes, licence."""
+    from getmusic_cli.hub.commands import list_models
+
+    list_models(console, cache_dir)
+
+
+@models_app.command("info")
+def models_info(name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt) -> None:
+    """Everything the registry says about a model, plus its model card when it is on disk."""
+    from getmusic_cli.hub.commands import model_info
+
+    model_info(console, name, cache_dir)
+
+
+@models_app.command("download")
+def models_download(name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt) -> None:
+    """Download (or re-verify) a model's files into the cache."""
+    from getmusic_cli.hub.commands import download_model
+
+    download_model(console, name, cache_dir)
+
+
+@models_app.command("remove")
+def models_remove(name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt) -> None:
+    """Delete a model's files from the cache."""
+    from getmusic_cli.hub.commands import remove_model
+
+    remove_model(console, name, cache_dir)
+
+
+@models_app.command("import-original")
+def models_import_original(
+    checkpoint: Path = typer.Argument(..., help="The original GETMusic checkpoint (.pth)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle folder to write."),
+    vocab: Path = typer.Option(None, "--vocab", help="The original dict.txt (default: downloaded and verified)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder."),
+    cache_dir: Path = _cache_opt,
+) -> None:
+    """Convert the original checkpoint into a getmusic bundle (safetensors; the pickle is read once, weights only)."""
+    from getmusic_cli.hub.commands import import_original_command
+
+    import_original_command(console, checkpoint, output, vocab, force, cache_dir)
