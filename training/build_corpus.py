@@ -1,0 +1,225 @@
+#!/usr/bin/env python
+"""Build the training corpus: a folder of General MIDI files from real, openly licensed music.
+
+    python training/build_corpus.py OUT_DIR [--cache DIR] [--jobs 2] [--timeout 120] [--sources freedoom,music21]
+
+Sources (details, licences and the voice rule: training/README.md and training/MODEL_CARD.md):
+  freedoom  Debian package `freedoom` (BSD-3-Clause): the Standard MIDI songs inside its two WAD files, as is.
+  music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart and Haydn quartets,
+            written out as GM MIDI with our voice → class rule. Needs `pip install music21` (build time only).
+
+Everything slow is cached under --cache (default $GETMUSIC_CORPUS_CACHE or ~/.cache/getmusic/corpus-build): the
+.deb (checked against apt's SHA256), its unpacked files, and every converted score keyed by the SHA-256 of its
+source file, the recipe version and the music21 version. A rerun only copies. OUT_DIR gets one sub-folder per
+collection and a manifest.json listing every file (source, licence, original name, sha256, split, classes, bars).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the recipe's helpers: training/corpus/
+
+from corpus import debian, freedoom  # noqa: E402
+from corpus.stats import file_facts, summarize  # noqa: E402
+
+# Bump when a change to the conversion changes its output: cached conversions are keyed by it.
+RECIPE_VERSION = 1
+MANAGED = ("freedoom", "bach", "mozart", "haydn")  # OUT_DIR sub-folders this recipe owns (stale files removed)
+
+
+def default_cache() -> Path:
+    env = os.environ.get("GETMUSIC_CORPUS_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "getmusic" / "corpus-build"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def build_freedoom(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    package = debian.fetch("freedoom", cache)
+    found = freedoom.extract(package)
+    files = []
+    for song in sorted(found.songs, key=lambda s: s.out_name):
+        rel = f"freedoom/{song.out_name}"
+        write_if_changed(out / rel, song.data)
+        files.append({"path": rel, "source": "freedoom", "collection": "freedoom", "original": song.original,
+                      "duplicates": song.duplicates, "licence": freedoom.LICENCE, "sha256": song.sha256})
+    if found.copyright_text:
+        write_if_changed(out / "freedoom" / "LICENSE.txt", found.copyright_text.encode("utf-8"))
+    log(f"freedoom {package.version}: {len(files)} distinct MIDI songs "
+        f"({sum(len(s.duplicates) for s in found.songs)} duplicate lumps, {len(found.skipped)} non-MIDI music lumps)")
+    info = {"package": "freedoom (Debian)", "version": package.version, "deb": package.deb.name,
+            "deb_sha256": package.sha256, "licence": freedoom.LICENCE,
+            "licence_file": "freedoom/LICENSE.txt (the package's debian/copyright)"}
+    return files, found.skipped, info
+
+
+def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple[list[dict], list[dict], dict]:
+    try:
+        from corpus import music21_source as m21
+        version = m21.music21_version()
+    except ImportError:
+        raise SystemExit("music21 is not installed: pip install music21 (needed only to build the corpus)")
+    root = m21.corpus_root()
+    converted = cache / "converted"
+    converted.mkdir(parents=True, exist_ok=True)
+    planned = []  # (collection, source path, rel, ensemble, cached output, key)
+    for coll in m21.COLLECTIONS:
+        for src in m21.collection_files(coll, root):
+            rel = src.relative_to(root).as_posix()
+            ensemble = "keyboard" if rel in coll.keyboard else coll.ensemble
+            key = sha256_bytes(f"{RECIPE_VERSION}\0{version}\0{ensemble}\0{coll.bpm}\0".encode() + src.read_bytes())
+            planned.append((coll, src, rel, ensemble, converted / f"{key}.mid", key))
+    todo = [p for p in planned if not p[4].is_file() and not p[4].with_suffix(".fail").is_file()]
+    log(f"music21 {version}: {len(planned)} scores, {len(planned) - len(todo)} cached, converting {len(todo)} "
+        f"on {jobs} processes")
+    results: dict[str, dict] = {}
+    if todo:
+        t0 = time.time()
+        job_args = [(str(p[1]), p[2], p[3], str(p[4]), p[0].bpm, timeout) for p in todo]
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs, maxtasksperchild=40) as pool:
+            for i, res in enumerate(pool.imap_unordered(m21.convert, job_args, chunksize=1), 1):
+                results[res["rel"]] = res
+                if i % 50 == 0 or i == len(todo):
+                    log(f"  converted {i}/{len(todo)} ({time.time() - t0:.0f} s)")
+        for coll, src, rel, ensemble, cached, key in todo:
+            res = results[rel]
+            if not res["ok"] and res.get("cache_failure"):
+                cached.with_suffix(".fail").write_text(json.dumps(res) + "\n")
+    files, skipped, seen = [], [], {}
+    for coll, src, rel, ensemble, cached, key in planned:
+        fail = cached.with_suffix(".fail")
+        if not cached.is_file():
+            reason = results.get(rel, {}).get("reason") or (json.loads(fail.read_text())["reason"]
+                                                            if fail.is_file() else "not converted")
+            skipped.append({"original": f"music21/{rel}", "reason": reason})
+            continue
+        data = cached.read_bytes()
+        digest = sha256_bytes(data)
+        if digest in seen:  # the same music under two file names (chorales reused in several cantatas)
+            seen[digest]["duplicates"].append(f"music21/{rel}")
+            continue
+        name = rel.split("/", 1)[1].rsplit(".", 1)[0].replace("/", "-") + ".mid"
+        out_rel = f"{coll.name}/{name}"
+        write_if_changed(out / out_rel, data)
+        entry = {"path": out_rel, "source": "music21", "collection": coll.name, "original": f"music21/{rel}",
+                 "duplicates": [], "licence": coll.licence, "encoder": coll.encoder, "voice_rule": ensemble,
+                 "sha256": digest}
+        seen[digest] = entry
+        files.append(entry)
+    info = {"package": "music21 (PyPI)", "version": version, "collections": [c.name for c in m21.COLLECTIONS],
+            "excluded": m21.EXCLUDED_COLLECTIONS}
+    return files, skipped, info
+
+
+def remove_stale(out: Path, keep: set[str]) -> int:
+    removed = 0
+    for folder in MANAGED:
+        for path in (out / folder).glob("*.mid") if (out / folder).is_dir() else ():
+            if f"{folder}/{path.name}" not in keep:
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def assign_splits(files: list[dict]) -> str:
+    """The held-out split, by the same content-hash rule `getmusic train`/`evaluate` apply to a data folder."""
+    from getmusic_cli.train.sources import VALID_FRACTION, assign_splits as rule
+
+    split = rule([f["sha256"] for f in files])
+    for f in files:
+        f["split"] = split[f["sha256"]]
+    return (f"by piece: a file is 'valid' when int(sha256[:12], 16) / 2**48 < {VALID_FRACTION} "
+            "(getmusic_cli.train.sources.assign_splits, the rule getmusic train and evaluate use)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out_dir", type=Path)
+    ap.add_argument("--cache", type=Path, default=None, help="cache folder (default: %(default)s → see docstring)")
+    ap.add_argument("--jobs", type=int, default=2, help="processes converting music21 scores")
+    ap.add_argument("--timeout", type=int, default=120, help="seconds per score before it is skipped")
+    ap.add_argument("--sources", default="freedoom,music21", help="comma-separated: freedoom, music21")
+    args = ap.parse_args(argv)
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    unknown = set(sources) - {"freedoom", "music21"}
+    if unknown:
+        ap.error(f"unknown sources: {', '.join(sorted(unknown))}")
+    out: Path = args.out_dir
+    cache: Path = args.cache or default_cache()
+    out.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.time() - started:6.1f} s] {msg}", flush=True)
+
+    files: list[dict] = []
+    skipped: list[dict] = []
+    source_info: dict[str, dict] = {}
+    if "freedoom" in sources:
+        f, s, info = build_freedoom(out, cache, log)
+        files += f
+        skipped += s
+        source_info["freedoom"] = info
+    if "music21" in sources:
+        f, s, info = build_music21(out, cache, max(1, args.jobs), args.timeout, log)
+        files += f
+        skipped += s
+        source_info["music21"] = info
+    removed = remove_stale(out, {f["path"] for f in files})
+    if removed:
+        log(f"removed {removed} stale files")
+
+    for f in files:  # what getmusic's reader makes of each file (track mapping included)
+        try:
+            f.update(file_facts(out / f["path"]))
+        except Exception as exc:  # noqa: BLE001  (an unreadable file stays listed, flagged)
+            f.update({"bars": 0, "classes": {}, "error": str(exc)})
+    split_rule = assign_splits(files)
+    stats = summarize(files)
+    elapsed = round(time.time() - started, 1)
+    manifest = {
+        "recipe": "training/build_corpus.py", "recipe_version": RECIPE_VERSION, "sources": source_info,
+        "split_rule": split_rule, "stats": stats, "build_seconds": elapsed, "files": files, "skipped": skipped,
+    }
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(out / "manifest.json")
+
+    log(f"done: {stats['files']} files, {stats['bars']} bars, splits {stats['by_split']}, "
+        f"{len(skipped)} skipped")
+    for name, s in stats["by_source"].items():
+        log(f"  {name:9s} {s['files']:4d} files {s['bars']:6d} bars ({s['valid_files']} held out)")
+    for cls, s in stats["by_class"].items():
+        log(f"  {cls:9s} in {s['files']:4d} files, playing in {s['bars_playing']:6d} bars, {s['notes']} notes")
+    for s in skipped:
+        log(f"  skipped {s['original']}: {s['reason']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
