@@ -46,8 +46,10 @@ def _entry(registry: Registry, name: str) -> ModelEntry:
 def list_models(console: Console, cache_dir: str | Path | None = None) -> None:
     registry = load_registry(cache_dir)
     table = Table(title=f"models (cache: {cache.cache_root(cache_dir)})")
-    for col in ("name", "version", "kind", "size", "downloaded", "classes", "licence"):
-        table.add_column(col)
+    for col in ("name", "version", "kind", "size", "downloaded"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("classes")
+    table.add_column("licence")
     table.add_row(DEBUG_MODEL, "-", "bundle", "0 B", "built in", "all (random)", "MIT")
     for entry in registry:
         table.add_row(entry.name, entry.version, entry.kind, human_size(entry.size), cache.entry_state(entry, cache_dir),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -213,10 +214,9 @@ def _fetch_http(url: str, part: Path, size: int | None, policy: RetryPolicy, lab
             failures = 0 if gained > 0 else failures + 1
             # Bounded both ways: `attempts` failures in a row, and a hard cap however slowly bytes trickle in.
             if failures >= policy.attempts or tries >= 10 * policy.attempts:
-                raise GetMusicError(
-                    f"could not download {label} from {url}: {error} (gave up after {tries} tries; "
-                    f"run the command again to resume from {part.stat().st_size if part.exists() else 0:,} bytes)"
-                )
+                kept = part.stat().st_size if part.exists() else 0
+                resume = f"; run the command again to resume from byte {kept:,}" if kept else ""
+                raise GetMusicError(f"could not download {label} from {url}: {error} (gave up after {tries} tries{resume})")
             if failures:
                 time.sleep(policy.delay(failures, retry_after))
 
@@ -259,8 +259,12 @@ def _one_request(session, url: str, part: Path, have: int, policy: RetryPolicy, 
             if expected is not None and expected.isdigit() and gained < int(expected):
                 return gained, "the connection closed early", None
             return gained, None, None
-    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-        return gained, f"{type(exc).__name__}: {_short(exc)}", None
+    except requests.Timeout:
+        return gained, f"no answer from {urlparse(url).hostname} within {policy.read_timeout:g} s", None
+    except requests.exceptions.ChunkedEncodingError:
+        return gained, "the connection broke off", None
+    except requests.ConnectionError as exc:
+        return gained, f"cannot reach {urlparse(url).hostname} ({_reason(exc)})", None
 
 
 def _range_starts_at(content_range: str, start: int) -> bool:
@@ -272,9 +276,16 @@ def _range_starts_at(content_range: str, start: int) -> bool:
         return False
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
+def _reason(exc: Exception) -> str:
+    """The useful end of requests' long nested messages, e.g. 'Connection refused'."""
+    text = str(exc)
+    found = re.findall(r"\[Errno [^\]]*\] ([^'\")]+)", text)
+    if found:
+        return found[-1].strip()
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the server closed the connection"
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 class _Bar:

@@ -146,7 +146,8 @@ class Registry:
         if version and self.find(name) is not None:
             have = ", ".join(e.version for e in self if e.name == name)
             raise GetMusicError(f"model {name} has no version {version} (known: {have})")
-        raise GetMusicError(f"unknown model {spec!r} (known: {', '.join(known_names(self))})")
+        known = sorted(set(self.names()) | {DEBUG_MODEL}, key=lambda n: (n != DEFAULT_MODEL, n))
+        raise GetMusicError(f"unknown model {spec!r} (known: {', '.join(known)})")
 
 
 def known_names(registry: Registry) -> list[str]:
