@@ -260,3 +260,51 @@ def test_empty_and_unknown_chunks_and_rmid_wrapper_are_tolerated(tmp_path):
     riff = b"RIFF" + struct.pack("<I", len(data) + 12) + b"RMIDdata" + struct.pack("<I", len(data)) + data
     (tmp_path / "song.rmi").write_bytes(riff)
     assert read_midi(tmp_path / "song.rmi").notes == expected.notes
+
+
+# ----- real songs (tests/data/real, see its README) ---------------------------------------------------------------
+
+REAL = DATA / "real"
+
+
+def test_real_freedoom_e1m7_maps_by_program_and_drops_what_is_not_music():
+    song = read_midi(REAL / "freedoom_e1m7_16bars.mid")
+    got = {s.name: (s.instrument, s.reason.split(" (")[0]) for s in song.sources}
+    assert got["fretless b"] == ("bass", "program 35 Fretless Bass")
+    assert got["sawtooth"] == ("lead", "program 81 Lead 2")
+    assert got["pizz off kid"][0] == got["stgz"][0] == "strings"
+    assert got["dist"][0] == got["harmonix"][0] == "guitar"
+    assert got["piano"] == ("piano", "name 'piano'")
+    assert got["drums"] == ("drums", "drum channel")
+    assert got["rev cym"][0] is None and got["rev cym"][1].startswith("dropped: percussive family")
+    assert got["timmy"][0] is None and got["timmy"][1].startswith("dropped: timpani")
+    assert song.classes() == ["lead", "bass", "drums", "guitar", "piano", "strings"]
+    assert song.ticks_per_beat == 96
+
+
+def test_real_freedoom_ddtbl2_names_and_the_lead_rule():
+    song = read_midi(REAL / "freedoom_ddtbl2_16bars.mid")
+    got = {s.name: s.instrument for s in song.sources}
+    assert got == {"Drums": "drums", "Bass": "bass", "Rhythm Guitar": "guitar", "Lead Guitar": "lead",
+                   "Piano": "piano", "Synth Strings": "strings", "Pad 1": "strings", "Pad 2": "strings"}
+    lead = next(s for s in song.sources if s.name == "Lead Guitar")
+    assert lead.reason.startswith("lead rule: named lead/solo")
+    # Several tracks of one class merge: strings = synth strings + both pads.
+    assert len(song.notes["strings"]) == sum(len(s.notes) for s in song.sources if s.instrument == "strings")
+
+
+def test_real_bach_chorale_voices():
+    song = read_midi(REAL / "bach_bwv253.mid")
+    assert [s.instrument for s in song.sources] == ["lead", "strings", "strings", "bass"]
+    soprano, bass = song.notes["lead"], song.notes["bass"]
+    assert sum(n.pitch for n in soprano) / len(soprano) > sum(n.pitch for n in bass) / len(bass) + 12
+
+
+@pytest.mark.parametrize("name", ["freedoom_e1m7_16bars.mid", "freedoom_ddtbl2_16bars.mid", "bach_bwv253.mid"])
+def test_real_songs_round_trip(tmp_path, name):
+    song = read_midi(REAL / name)
+    again = read_midi(_write_song(tmp_path / name, song))
+    assert [(s.name, s.program, s.is_drum, s.notes, s.instrument) for s in again.sources] == [
+        (s.name, s.program, s.is_drum, s.notes, s.instrument) for s in song.sources
+    ]
+    assert again.time_signatures == song.time_signatures

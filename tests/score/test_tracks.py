@@ -178,6 +178,10 @@ def test_monophonic_share():
     half = melody(60, 8) + [Note(8 * TPB + i * TPB, 9 * TPB + i * TPB, 60 + d) for i in range(4) for d in (0, 4)]
     assert monophonic_share(half, tol) == pytest.approx(8 / 16)
     assert monophonic_share([], tol) == 0.0
+    doubled = melody(60) + [Note(n.start, n.end, n.pitch + 12) for n in melody(60)]
+    assert monophonic_share(doubled, tol) == 1.0  # an octave-doubled line is still one line
+    fifths = melody(60) + [Note(n.start, n.end, n.pitch + 7) for n in melody(60)]
+    assert monophonic_share(fifths, tol) == 0.0
 
 
 def test_lead_rule_takes_the_highest_mostly_monophonic_track():
@@ -191,6 +195,14 @@ def test_lead_rule_takes_the_highest_mostly_monophonic_track():
     assert [t.instrument for t in tracks] == ["piano", "strings", "lead", "bass"]
     assert tracks[2].reason.startswith("lead rule: highest melodic track, mean pitch 76")
     assert "else strings: program 65 Alto Sax" in tracks[2].reason
+
+
+def test_lead_rule_prefers_a_track_named_lead_even_if_chordal():
+    tracks = [track(0, "Rhythm Guitar", 29, chords(52)), track(1, "Lead Guitar", 29, chords(55)),
+              track(2, "", 73, melody(84))]
+    map_tracks(tracks, ticks_per_beat=TPB)
+    assert [t.instrument for t in tracks] == ["guitar", "lead", "strings"]
+    assert tracks[1].reason.startswith("lead rule: named lead/solo, mean pitch 59 (else guitar: name 'Lead Guitar')")
 
 
 def test_lead_rule_not_used_when_a_track_claims_lead():

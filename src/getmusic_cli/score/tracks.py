@@ -43,7 +43,9 @@ def duration_row(name: str) -> int:
 #   2. the drum flag (MIDI channel 10): always drums;
 #   3. a hint in the track's name (NAME_HINTS below; first matching rule wins);
 #   4. the General MIDI program (PROGRAM_CLASS: by family, with a few per-program exceptions);
-#   5. if no track ended up as lead, the "lead rule" (choose_lead) moves the most melodic high-register track there.
+#   5. if no track ended up as lead, the "lead rule" (choose_lead) moves one track there: a track named lead/solo
+#      (e.g. "Lead Guitar"), else the most melodic high-register one (highest mean pitch among mostly monophonic
+#      strings/guitar/piano tracks).
 # Several tracks of one class are merged into that class.
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -270,11 +272,27 @@ def classify(track, override: str | None = None) -> tuple[str | None, str]:
     return program_class(track.program), _program_reason(track.program)
 
 
+def _collapse_octaves(notes: Sequence, tolerance: int) -> list:
+    """Notes with octave doublings (same onset, same pitch class) reduced to the top note: a doubled line is one line."""
+    ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
+    kept: list = []
+    group_start, group_classes = None, set()
+    for note in ordered:
+        if group_start is None or note.start - group_start > tolerance:
+            group_start, group_classes = note.start, set()
+        if note.pitch % 12 in group_classes:
+            continue
+        group_classes.add(note.pitch % 12)
+        kept.append(note)
+    return kept
+
+
 def monophonic_share(notes: Sequence, tolerance: int) -> float:
-    """Share of notes that start while no other note of the same track is sounding (chords count as polyphony)."""
+    """Share of notes that start while no other note of the same track is sounding (chords count as polyphony,
+    octave doublings do not; overlaps up to `tolerance` ticks count as legato)."""
     if not notes:
         return 0.0
-    ordered = sorted(notes, key=lambda n: (n.start, n.pitch))
+    ordered = sorted(_collapse_octaves(notes, tolerance), key=lambda n: (n.start, n.pitch))
     alone = 0
     latest_end = -1  # end of the longest-lasting earlier note
     for i, note in enumerate(ordered):
@@ -287,24 +305,31 @@ def monophonic_share(notes: Sequence, tolerance: int) -> float:
     return alone / len(ordered)
 
 
-def choose_lead(tracks: Sequence, ticks_per_beat: int, fixed: set[int] = frozenset()) -> int | None:
+_LEAD_WORDS = re.compile(r"\b(lead|solo|melody|theme)\b")
+
+
+def choose_lead(tracks: Sequence, ticks_per_beat: int, fixed: Iterable[int] = ()) -> int | None:
     """Index in `tracks` of the track the lead rule moves to lead, or None.
 
-    Rule: among tracks mapped to strings, guitar or piano (not overridden by the user, i.e. not in `fixed`), with at
-    least LEAD_MIN_NOTES notes and at least LEAD_MONOPHONY of them monophonic, take the one with the highest mean
-    pitch (ties: the earlier track).
+    Rule: candidates are tracks mapped to strings, guitar or piano, not overridden by the user (`fixed`), with at
+    least LEAD_MIN_NOTES notes. A candidate whose name says lead/solo (e.g. "Lead Guitar") wins outright (the
+    highest such); otherwise the highest mean pitch among candidates with at least LEAD_MONOPHONY of their notes
+    monophonic. Ties go to the earlier track.
     """
-    best: tuple[float, int] | None = None
+    fixed = set(fixed)
     tolerance = max(1, ticks_per_beat // 8)
+    named: list[tuple[float, int]] = []
+    melodic: list[tuple[float, int]] = []
     for i, track in enumerate(tracks):
         if i in fixed or track.instrument not in _LEAD_SOURCES or len(track.notes) < LEAD_MIN_NOTES:
             continue
-        if monophonic_share(track.notes, tolerance) < LEAD_MONOPHONY:
-            continue
         mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
-        if best is None or mean_pitch > best[0]:
-            best = (mean_pitch, i)
-    return None if best is None else best[1]
+        if _LEAD_WORDS.search(track.name.lower()):
+            named.append((mean_pitch, -i))
+        elif monophonic_share(track.notes, tolerance) >= LEAD_MONOPHONY:
+            melodic.append((mean_pitch, -i))
+    pool = named or melodic
+    return -max(pool)[1] if pool else None
 
 
 def display_name(track) -> str:
@@ -342,11 +367,11 @@ def map_tracks(tracks: Sequence, overrides: dict[str, str] | None = None, *, tic
     for i, track in enumerate(tracks):
         track.instrument, track.reason = classify(track, fixed.get(i))
     if not any(t.instrument == "lead" for t in tracks):
-        chosen = choose_lead(tracks, ticks_per_beat, set(fixed))
+        chosen = choose_lead(tracks, ticks_per_beat, fixed)
         if chosen is not None:
             track = tracks[chosen]
             mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
-            track.reason = (f"lead rule: highest melodic track, mean pitch {mean_pitch:.0f} "
-                            f"(else {track.instrument}: {track.reason})")
+            why = "named lead/solo" if _LEAD_WORDS.search(track.name.lower()) else "highest melodic track"
+            track.reason = f"lead rule: {why}, mean pitch {mean_pitch:.0f} (else {track.instrument}: {track.reason})"
             track.instrument = "lead"
     return tracks
