@@ -159,17 +159,18 @@ def known_names(registry: Registry) -> list[str]:
 # ----- parsing -----
 
 
-def parse_manifest(data: object, source: str, base: str | None = None) -> list[ModelEntry]:
-    """Entries of one manifest. ``base`` (a folder path or URL) resolves relative file URLs of user manifests."""
+def parse_manifest(data: object, source: str, base: str | None = None, trusted: bool = False) -> list[ModelEntry]:
+    """Entries of one manifest. ``base`` (a folder path or URL) resolves relative file URLs of user manifests;
+    only the built-in manifest (``trusted``) may name package:// files."""
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise GetMusicError(f"registry {source}: expected a JSON object with a 'models' list")
     fmt = data.get("format", REGISTRY_FORMAT)
     if fmt != REGISTRY_FORMAT:
         raise GetMusicError(f"registry {source}: unsupported format {fmt!r} (this getmusic reads {REGISTRY_FORMAT})")
-    return [_parse_entry(raw, source, base) for raw in data["models"]]
+    return [_parse_entry(raw, source, base, trusted) for raw in data["models"]]
 
 
-def _parse_entry(raw: object, source: str, base: str | None) -> ModelEntry:
+def _parse_entry(raw: object, source: str, base: str | None, trusted: bool) -> ModelEntry:
     if not isinstance(raw, dict):
         raise GetMusicError(f"registry {source}: every model must be a JSON object")
     raw = dict(raw)
@@ -186,7 +187,7 @@ def _parse_entry(raw: object, source: str, base: str | None) -> ModelEntry:
     files_raw = raw.pop("files", None)
     if not isinstance(files_raw, list) or not files_raw:
         raise GetMusicError(f"{where}: 'files' must be a non-empty list")
-    files = tuple(_parse_file(f, where, base, source == "package") for f in files_raw)
+    files = tuple(_parse_file(f, where, base, trusted) for f in files_raw)
     if len({f.name for f in files}) != len(files):
         raise GetMusicError(f"{where}: two files share a name")
     classes = raw.pop("classes", [])
@@ -259,7 +260,7 @@ def _read_builtin() -> list[ModelEntry]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:  # a broken install, not a user mistake, but still one line
         raise GetMusicError(f"the built-in model registry {path} cannot be read: {exc}") from None
-    return parse_manifest(data, "package")
+    return parse_manifest(data, "package", trusted=True)
 
 
 def _read_user_manifest(spec: str, cache_dir: str | Path | None) -> list[ModelEntry]:
@@ -332,7 +333,7 @@ def refresh_package_entry(name: str = DEFAULT_MODEL, manifest: Path | None = Non
 
             f["sha256"], f["size"] = sha256_file(path), path.stat().st_size
     manifest.write_text(json.dumps(data, indent=2) + "\n")
-    return Registry(parse_manifest(data, "package")).get(name)
+    return Registry(parse_manifest(data, "package", trusted=True)).get(name)
 
 
 if __name__ == "__main__":  # python -m getmusic_cli.hub.registry refresh [NAME]
