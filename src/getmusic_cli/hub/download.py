@@ -244,9 +244,12 @@ def _one_request(session, url: str, part: Path, have: int, policy: RetryPolicy, 
                 return 0, f"HTTP {status}", response.headers.get("Retry-After")
             if status not in (200, 206):
                 raise GetMusicError(f"{label}: unexpected HTTP {status} from {url}")
+            if status == 206 and not _range_starts_at(response.headers.get("Content-Range", ""), have):
+                part.unlink(missing_ok=True)  # an answer for bytes we did not ask for: start clean
+                return 0, "the server sent another byte range than asked", None
             mode = "ab"
-            if status == 200 or not _range_starts_at(response.headers.get("Content-Range", ""), have):
-                mode, have = "wb", 0  # the server ignored the Range: take the whole file again
+            if status == 200 and have:
+                mode = "wb"  # the server ignored the Range: take the whole file again
                 bar.update(0)
             with open(part, mode) as f:
                 for chunk in response.iter_content(CHUNK):
