@@ -1,6 +1,11 @@
-"""The seven GETScore tracks, in the original row order, two rows each (pitch row, duration row)."""
+"""The seven GETScore tracks (original row order, two rows each), and how any MIDI track maps to a class."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from getmusic_cli.errors import GetMusicError
 
 # Instrument classes as users name them, in the original GETScore row order; the chord track comes last.
 INSTRUMENTS: tuple[str, ...] = ("lead", "bass", "drums", "guitar", "piano", "strings")
@@ -42,17 +47,12 @@ def duration_row(name: str) -> int:
 #   1. a user override (`--map NAME_OR_INDEX=class`, or `=drop`);
 #   2. the drum flag (MIDI channel 10): always drums;
 #   3. a hint in the track's name (NAME_HINTS below; first matching rule wins);
-#   4. the General MIDI program (PROGRAM_CLASS: by family, with a few per-program exceptions);
+#   4. the General MIDI program (FAMILY_CLASS, with the per-program PROGRAM_EXCEPTIONS);
 #   5. if no track ended up as lead, the "lead rule" (choose_lead) moves one track there: a track named lead/solo
 #      (e.g. "Lead Guitar"), else the most melodic high-register one (highest mean pitch among mostly monophonic
 #      strings/guitar/piano tracks).
 # Several tracks of one class are merged into that class.
 # ---------------------------------------------------------------------------------------------------------------
-
-import re  # noqa: E402  (kept next to the mapping code it serves)
-from collections.abc import Iterable, Sequence  # noqa: E402
-
-from getmusic_cli.errors import GetMusicError  # noqa: E402
 
 # Value of a `--map` override that removes a track from the song.
 DROP = "drop"
