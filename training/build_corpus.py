@@ -1,11 +1,11 @@
 #!/usr/bin/env python
 """Build the training corpus: a folder of General MIDI files from real, openly licensed music.
 
-    python training/build_corpus.py OUT_DIR [--cache DIR] [--jobs 2] [--timeout 120] [--sources freedoom,music21]
+    python training/build_corpus.py OUT_DIR [--cache DIR] [--jobs 2] [--timeout 300] [--sources freedoom,music21]
 
 Sources (details, licences and the voice rule: training/README.md and training/MODEL_CARD.md):
   freedoom  Debian package `freedoom` (BSD-3-Clause): the Standard MIDI songs inside its two WAD files, as is.
-  music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart and Haydn quartets,
+  music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart, Haydn and Beethoven quartets,
             written out as GM MIDI with our voice → class rule. Needs `pip install music21` (build time only).
 
 Everything slow is cached under --cache (default $GETMUSIC_CORPUS_CACHE or ~/.cache/getmusic/corpus-build): the
@@ -33,7 +33,8 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
-MANAGED = ("freedoom", "bach", "mozart", "haydn")  # OUT_DIR sub-folders this recipe owns (stale files removed)
+# OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
+MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven")
 
 
 def default_cache() -> Path:
@@ -98,7 +99,9 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
     results: dict[str, dict] = {}
     if todo:
         t0 = time.time()
-        job_args = [(str(p[1]), p[2], p[3], str(p[4]), p[0].bpm, timeout) for p in todo]
+        # Largest scores first, so the slowest conversions do not end up alone at the tail of the run.
+        ordered = sorted(todo, key=lambda p: (-p[1].stat().st_size, p[2]))
+        job_args = [(str(p[1]), p[2], p[3], str(p[4]), p[0].bpm, timeout) for p in ordered]
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(jobs, maxtasksperchild=40) as pool:
             for i, res in enumerate(pool.imap_unordered(m21.convert, job_args, chunksize=1), 1):
@@ -131,7 +134,7 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
         seen[digest] = entry
         files.append(entry)
     info = {"package": "music21 (PyPI)", "version": version, "collections": [c.name for c in m21.COLLECTIONS],
-            "excluded": m21.EXCLUDED_COLLECTIONS}
+            "excluded": m21.EXCLUDED}
     return files, skipped, info
 
 
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--cache", type=Path, default=None, help="cache folder (default: %(default)s → see docstring)")
     ap.add_argument("--jobs", type=int, default=2, help="processes converting music21 scores")
-    ap.add_argument("--timeout", type=int, default=120, help="seconds per score before it is skipped")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per score before it is skipped")
     ap.add_argument("--sources", default="freedoom,music21", help="comma-separated: freedoom, music21")
     args = ap.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]

@@ -10,21 +10,38 @@ from getmusic_cli.score.midi_io import read_midi
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
+# name: (ticks per beat, tracks as (name, GM program or "drums"), classes the mapping must find at least,
+# tracks the mapping must drop). The exact lead choice is the track mapping's business (tests/score/).
 EXPECTED = {
-    "freedoom_e1m7_16bars.mid": (96, ["lead", "bass", "drums", "guitar", "piano", "strings"], {"rev cym", "timmy"}),
-    "freedoom_ddtbl2_16bars.mid": (480, ["bass", "drums", "guitar", "piano", "strings"], set()),
-    "bach_bwv253.mid": (480, ["lead", "bass", "strings"], set()),
+    "freedoom_e1m7_16bars.mid": (
+        96,
+        [("fretless b", 35), ("piano", 0), ("rev cym", 119), ("timmy", 47), ("sawtooth", 81), ("pizz off kid", 45),
+         ("stgz", 50), ("dist", 30), ("harmonix", 31), ("drums", "drums")],
+        {"lead", "bass", "drums", "guitar", "piano", "strings"},
+        {"rev cym", "timmy"},
+    ),
+    "freedoom_ddtbl2_16bars.mid": (
+        480,
+        [("Drums", "drums"), ("Bass", 34), ("Rhythm Guitar", 30), ("Lead Guitar", 29), ("Piano", 0),
+         ("Synth Strings", 50), ("Pad 1", 89), ("Pad 2", 93)],
+        {"bass", "drums", "guitar", "piano", "strings"},
+        set(),
+    ),
+    "bach_bwv253.mid": (480, [("lead", 85), ("strings", 52), ("strings", 52), ("bass", 32)],
+                        {"lead", "bass", "strings"}, set()),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_real_fixture_classes_resolution_and_size(name):
+def test_real_fixture_tracks_classes_and_size(name):
     path = REAL / name
     assert path.stat().st_size < 20_000
     song = read_midi(path)
-    tpb, classes, dropped = EXPECTED[name]
+    tpb, tracks, classes, dropped = EXPECTED[name]
     assert song.ticks_per_beat == tpb
-    assert song.classes() == classes
+    assert [(s.name, "drums" if s.is_drum else s.program) for s in song.sources] == tracks
+    assert all(s.notes for s in song.sources)
+    assert classes <= set(song.classes())
     assert {s.name for s in song.sources if s.instrument is None} == dropped
     assert [(t.numerator, t.denominator) for t in song.time_signatures] == [(4, 4)]
 

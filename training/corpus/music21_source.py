@@ -7,6 +7,7 @@ rights its files state (see training/MODEL_CARD.md); collections whose encodings
 from __future__ import annotations
 
 import signal
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,8 +24,7 @@ class Collection:
     patterns: tuple[str, ...]  # globs relative to music21's corpus folder
     ensemble: str  # 'vocal' or 'instrumental' (voice rule) for every file not in `keyboard`
     keyboard: tuple[str, ...] = ()  # files (relative paths) that are keyboard works: every staff → piano
-    exclude: tuple[str, ...] = ()  # files left out, with the reason in `exclude_reason`
-    exclude_reason: str = ""
+    exclude: tuple[str, ...] = ()  # files left out (the reason is in EXCLUDED)
     bpm: float = 100.0  # used when the score gives no metronome mark
     licence: str = PUBLIC_DOMAIN_NOTE
     encoder: str = ""
@@ -32,7 +32,7 @@ class Collection:
 
 COLLECTIONS: tuple[Collection, ...] = (
     Collection(
-        "bach", ("bach/*.mxl", "bach/*.xml"), "vocal", keyboard=("bach/bwv846.mxl",), bpm=80.0,
+        "bach", ("bach/*.mxl", "bach/*.xml"), "vocal", exclude=("bach/bwv846.mxl",), bpm=80.0,
         encoder="Margaret Greentree (jsbchorales.net), distributed with music21 by permission",
     ),
     Collection(
@@ -41,10 +41,15 @@ COLLECTIONS: tuple[Collection, ...] = (
     ),
     Collection("haydn", ("haydn/*/*.mxl",), "instrumental", bpm=120.0,
                encoder="unnamed music21 contributors (Finale, MuseScore)"),
+    # Some files hold a whole quartet (all movements in one score); the largest takes about a minute.
+    Collection("beethoven", ("beethoven/*.mxl", "beethoven/*/*.mxl"), "instrumental", bpm=120.0,
+               encoder="unnamed music21 contributors"),
 )
 
-# Collections looked at and left out (recorded in the manifest and the model card).
-EXCLUDED_COLLECTIONS: dict[str, str] = {
+# Collections and files looked at and left out (recorded in the manifest and the model card).
+EXCLUDED: dict[str, str] = {
+    "bach/bwv846.mxl": "keyboard prelude taken from a MuseScore.com user upload (musescore.com/score/117279); "
+                       "no licence stated",
     "bach/*.krn": "3 Humdrum files: 'Copyright 1994, CCARH; rights to all derivative electronic formats reserved' "
                   "(the same chorales are also present as MusicXML and are used from there)",
     "palestrina": "every file: 'Copyright 2000, John Miller; rights to all derivative electronic formats "
@@ -52,7 +57,8 @@ EXCLUDED_COLLECTIONS: dict[str, str] = {
     "monteverdi": "two files carry 'UT ORPHEUS EDIZIONI 2003 ©' credits (encodings made from a copyrighted modern "
                   "edition); provenance of the rest unclear, so the whole collection is left out",
     "essenFolksong": "licence: permission for non-commercial distribution and use only",
-    "beethoven": "public-domain quartets, but one file takes > 500 s to convert; left out to keep the build short",
+    "beethoven/**/*.krn": "4 Humdrum files (op. 18 no. 1, encoded by Craig Stuart Sapp) duplicate MusicXML files "
+                          "that are used instead",
 }
 
 
@@ -134,6 +140,7 @@ def convert(job: tuple[str, str, str, str, float, int]) -> dict:
     source, rel, ensemble, out, bpm, timeout = job
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(timeout)
+    warnings.simplefilter("ignore")  # music21 warns about every overfull measure it repairs
     try:
         from music21 import converter
 
