@@ -162,7 +162,8 @@ def assign_splits(files: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", type=Path)
-    ap.add_argument("--cache", type=Path, default=None, help="cache folder (default: %(default)s → see docstring)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="cache folder (default: $GETMUSIC_CORPUS_CACHE or ~/.cache/getmusic/corpus-build)")
     ap.add_argument("--jobs", type=int, default=2, help="processes converting music21 scores")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per score before it is skipped")
     ap.add_argument("--sources", default="freedoom,music21", help="comma-separated: freedoom, music21")
