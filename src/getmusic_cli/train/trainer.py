@@ -210,9 +210,9 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         fixed_vocab = None
         if record is not None:
             config = ModelConfig.from_dict(record["config"])
-            if options.config and _base_config(options).name != config.name:
+            if options.config and options.config != record.get("base"):
                 raise GetMusicError(
-                    f"{run_dir} was trained with config '{config.name}', not '{options.config}'; "
+                    f"{run_dir} was trained with --config {record.get('base') or config.name}, not {options.config}; "
                     "resume without --config or choose another -o"
                 )
             if options.length and options.length != config.train_length:
@@ -310,13 +310,15 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     optimizer = make_adamw(network, lr)
     ema = EMA(network, options.ema_decay)
     step = 0
-    if record is not None:
+    if record is not None and (run_dir / CHECKPOINT_NAME).is_file():
         step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device)
+    elif record is not None:
+        pass  # the run stopped before its first checkpoint: start it again from step 0
     elif main:
         run_dir.mkdir(parents=True, exist_ok=True)
         vocab.save(run_dir / RUN_VOCAB)
         rec = _run_record(config, options, vocab_sha)
-        rec["base"] = _base_name(options, None)
+        rec["base"] = options.config or ("" if options.init else "small")
         _write_text(run_dir / RUN_FILE, json.dumps(rec, indent=2) + "\n")
     dd.barrier(info)
 
