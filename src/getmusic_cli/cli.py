@@ -175,11 +175,10 @@ def inspect(
     model: str = typer.Option(None, "--model", help="Model whose vocabulary the codec report uses (default: the default model, else the basic vocabulary)."),
 ) -> None:
     """Show how a MIDI file is read: tracks -> classes (and why), meter, tempo, key, chords per bar, codec loss."""
-    from getmusic_cli.inspect import analyse, codec_vocabulary, plot_piano_roll, render
+    from getmusic_cli.inspect import analyse, plot_piano_roll, render
     from getmusic_cli.score.tracks import parse_map_option
 
-    overrides = parse_map_option(maps or [])
-    result = analyse(song, overrides, codec_vocabulary(model))
+    result = analyse(song, parse_map_option(maps or []), model=model)
     render(result, console)
     if plot is not None:
         console.print(f"piano roll: {plot_piano_roll(result, plot)}", highlight=False)

@@ -54,19 +54,19 @@ def pitched_notes(song: Song) -> list[Note]:
     return [n for c in song.classes() if c != "drums" for n in song.notes[c]]
 
 
-def analyse(path: str | Path, overrides: dict[str, str] | None = None, vocab=None) -> Inspection:
-    """Read, map and analyse a song. `vocab`: the vocabulary the codec report is measured against (default: the
-    basic single-pitch vocabulary). Refuses (GetMusicError) files without pitched notes: no key or chords there.
+def analyse(path: str | Path, overrides: dict[str, str] | None = None, vocab=None, model: str | None = None) -> Inspection:
+    """Read, map and analyse a song. The codec report is measured against `vocab`, else the vocabulary of `model`
+    (see codec_vocabulary). Refuses (GetMusicError) files without pitched notes: no key or chords there.
     """
+    path = Path(path)
+    song = read_midi(path, overrides)
+    require_pitched(song, path)
+
     from getmusic_cli.score.chords import recognize_chords
     from getmusic_cli.score.codec import encode
     from getmusic_cli.score.keys import detect_key
     from getmusic_cli.score.timeline import Timeline
-    from getmusic_cli.score.vocab import Vocabulary
 
-    path = Path(path)
-    song = read_midi(path, overrides)
-    require_pitched(song, path)
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
     last_onset = max(timeline.tick_to_column(n.start) for notes in song.notes.values() for n in notes)
     n_columns = max(last_onset + 1, timeline.tick_to_column(song.end_tick))
@@ -74,7 +74,7 @@ def analyse(path: str | Path, overrides: dict[str, str] | None = None, vocab=Non
     key = detect_key(pitched)
     chords = recognize_chords(pitched, timeline, n_columns, lag=0)
     song.chords = chords
-    _, report = encode(song, vocab if vocab is not None else Vocabulary.basic(), chords=chords)
+    _, report = encode(song, vocab if vocab is not None else codec_vocabulary(model), chords=chords)
     return Inspection(path, song, timeline, n_columns, timeline.n_bars(n_columns), song_seconds(song, song.end_tick),
                       key, chords, report)
 
