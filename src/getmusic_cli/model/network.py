@@ -1,0 +1,195 @@
+"""The GETDiff denoising network (reference §4), written with plain torch.
+
+One shared token table embeds every cell; the 14 rows of a column are concatenated into one transformer
+position, so attention runs over columns (L positions), not cells. The output head is tied to the token
+table (``logits``); the sampler usually applies it only to the ids allowed in a row (runtime/base.py).
+
+State-dict keys (the bundle format, keep them stable):
+``token_embedding.weight``, ``condition_embedding.weight``, ``time_mlp.{0,2}.{weight,bias}``,
+``embed_norm.{weight,bias}``, ``input_project.{0,2}.{weight,bias}``,
+``layers.{n}.{query,key,value,attn_out,ffn_in,ffn_out}.{weight,bias}``,
+``layers.{n}.{attn_norm,ffn_norm}.{weight,bias}``, ``output_project.{0,2}.{weight,bias}``, ``head_bias``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.model.config import ModelConfig
+
+BAND_MASK_VALUE = -10000.0  # the original adds -1e4 (not -inf) outside the band
+
+
+def timestep_sinusoid(t: torch.Tensor, width: int) -> torch.Tensor:
+    """(B,) integer steps -> (B, width) as [cos(t*f), sin(t*f)], f_i = 10000^(-i/half) (cos first)."""
+    half = width // 2
+    i = torch.arange(half, device=t.device, dtype=torch.float32)
+    freqs = torch.exp(-math.log(10000.0) * i / half)
+    angles = t.float()[:, None] * freqs[None, :]
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+
+
+def rotary_cos_sin(length: int, head_dim: int, base: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin of shape (L, head_dim), each angle repeated for its interleaved pair (2i, 2i+1)."""
+    i = torch.arange(head_dim // 2, device=device, dtype=torch.float32)
+    inv_freq = base ** (-2.0 * i / head_dim)
+    angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]
+    return angles.cos().repeat_interleave(2, dim=-1), angles.sin().repeat_interleave(2, dim=-1)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """GPT-J style rotation of interleaved pairs: (x0, x1) -> (x0 cos - x1 sin, x1 cos + x0 sin)."""
+    even, odd = x[..., 0::2], x[..., 1::2]
+    rotated = torch.stack([-odd, even], dim=-1).flatten(-2)
+    return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)
+
+
+def band_mask(length: int, band_width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(L, L) additive mask: 0 where |i-j| <= band_width, -10000 elsewhere."""
+    pos = torch.arange(length, device=device)
+    outside = (pos[:, None] - pos[None, :]).abs() > band_width
+    mask = torch.zeros(length, length, device=device, dtype=dtype)
+    return mask.masked_fill(outside, BAND_MASK_VALUE)
+
+
+class EncoderLayer(nn.Module):
+    """Post-LN transformer layer with rotary Q/K (BERT/RoFormer layout)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        h = config.hidden_size
+        if h % config.n_heads:
+            raise GetMusicError(f"hidden_size {h} is not a multiple of n_heads {config.n_heads}")
+        self.n_heads = config.n_heads
+        self.dropout = config.dropout
+        self.query = nn.Linear(h, h)
+        self.key = nn.Linear(h, h)
+        self.value = nn.Linear(h, h)
+        self.attn_out = nn.Linear(h, h)
+        self.attn_norm = nn.LayerNorm(h, eps=config.layer_norm_eps)
+        self.ffn_in = nn.Linear(h, config.ffn_size)
+        self.ffn_out = nn.Linear(config.ffn_size, h)
+        self.ffn_norm = nn.LayerNorm(h, eps=config.layer_norm_eps)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, l, h = x.shape
+        return x.view(b, l, self.n_heads, h // self.n_heads).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        b, l, h = x.shape
+        q = apply_rotary(self._heads(self.query(x)), cos, sin)
+        k = apply_rotary(self._heads(self.key(x)), cos, sin)
+        v = self._heads(self.value(x))
+        if mask is not None:
+            mask = mask.to(q.dtype)
+        p = self.dropout if self.training else 0.0
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        attn = attn.transpose(1, 2).reshape(b, l, h)
+        x = self.attn_norm(x + F.dropout(self.attn_out(attn), self.dropout, self.training))
+        ffn = self.ffn_out(F.gelu(self.ffn_in(x)))
+        return self.ffn_norm(x + F.dropout(ffn, self.dropout, self.training))
+
+
+class GETDiffNetwork(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        k, e, r, h = config.vocab_size, config.embed_dim, config.n_rows, config.hidden_size
+        self.token_embedding = nn.Embedding(k, e, padding_idx=config.empty_id)
+        self.condition_embedding = nn.Embedding(2, e)
+        self.time_mlp = nn.Sequential(nn.Linear(config.time_embed_dim, e), nn.SiLU(), nn.Linear(e, e))
+        self.embed_norm = nn.LayerNorm(r * e, eps=config.layer_norm_eps)
+        self.input_project = nn.Sequential(nn.Linear(r * e, h), nn.SiLU(), nn.Linear(h, h))
+        self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.n_layers))
+        self.output_project = nn.Sequential(nn.Linear(h, r * e), nn.SiLU(), nn.Linear(r * e, r * e))
+        self.head_bias = nn.Parameter(torch.zeros(k))
+
+    def forward(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """tokens (B,R,L) int64, t (B,) int64, condition (B,R,L) bool -> features (B,R,L,E)."""
+        cfg = self.config
+        b, r, l = tokens.shape
+        if r != cfg.n_rows:
+            raise GetMusicError(f"the network expects {cfg.n_rows} rows, got {r}")
+        if l > cfg.max_length:
+            raise GetMusicError(f"{l} columns exceed the model's maximum of {cfg.max_length} in one window")
+        time = self.time_mlp(timestep_sinusoid(t, cfg.time_embed_dim))
+        cells = self.token_embedding(tokens) + self.condition_embedding(condition.long()) + time[:, None, None, :]
+        # One transformer position per column: feature index = row * E + d.
+        x = cells.permute(0, 2, 1, 3).reshape(b, l, r * cfg.embed_dim)
+        x = F.dropout(self.embed_norm(x), cfg.dropout, self.training)
+        x = self.input_project(x)
+        cos, sin = rotary_cos_sin(l, cfg.hidden_size // cfg.n_heads, cfg.rope_base, x.device)
+        mask = None
+        if not self.training and cfg.band_width > 0 and l > cfg.train_length:
+            mask = band_mask(l, cfg.band_width, x.device, torch.float32)
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask)
+        x = self.output_project(x)
+        return x.view(b, l, r, cfg.embed_dim).permute(0, 2, 1, 3)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        """Tied head over the real tokens only: (..., E) -> (..., n_real_tokens)."""
+        n = self.config.n_real_tokens
+        return F.linear(features, self.token_embedding.weight[:n], self.head_bias[:n])
+
+
+def init_weights(network: GETDiffNetwork, seed: int = 0) -> None:
+    """Seeded init independent of the global RNG: N(0, 0.02) weights, zero biases, LN 1/0, [EMPTY] row 0."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in network.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                # Drawn on CPU then copied, so a seed gives the same weights on every device.
+                module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * 0.02)
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+        network.token_embedding.weight[network.config.empty_id].zero_()
+        network.head_bias.zero_()
+
+
+def build_network(config: ModelConfig, weights: Path | None = None, seed: int = 0) -> GETDiffNetwork:
+    """The network of CONFIG with the safetensors WEIGHTS, or a seeded random init when WEIGHTS is None."""
+    network = GETDiffNetwork(config)
+    if weights is None:
+        init_weights(network, seed)
+        return network
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for bad files
+        raise GetMusicError(f"cannot read model weights {weights}: {exc}") from None
+    load_state(network, state, str(weights))
+    return network
+
+
+def load_state(network: GETDiffNetwork, state: dict[str, torch.Tensor], origin: str = "weights") -> None:
+    """Strict load with a one-line error naming the first mismatches."""
+    own = network.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if k in state and state[k].shape != v.shape]
+    problems = []
+    if missing:
+        problems.append(f"missing {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {_few(unexpected)}")
+    if wrong:
+        problems.append(f"wrong shape {_few(wrong)}")
+    if problems:
+        raise GetMusicError(f"{origin} do not fit the model config: " + "; ".join(problems))
+    network.load_state_dict(state, strict=True)
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more

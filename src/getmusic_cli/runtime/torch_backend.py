@@ -1,0 +1,35 @@
+"""Denoiser on a torch GETDiffNetwork: bf16 autocast on CUDA, float32 on CPU."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from getmusic_cli.model.config import ModelConfig
+from getmusic_cli.model.network import GETDiffNetwork
+from getmusic_cli.runtime.base import Denoiser
+
+
+class TorchDenoiser(Denoiser):
+    def __init__(self, network: GETDiffNetwork, config: ModelConfig, device: torch.device):
+        self.config = config
+        self.device = torch.device(device)
+        self.network = network.to(self.device).eval()
+        self.head_weight = network.token_embedding.weight
+        self.head_bias = network.head_bias
+
+    def _autocast(self):
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        self.network.eval()
+        with torch.inference_mode(), self._autocast():
+            out = self.network(tokens.to(self.device), t.to(self.device), condition.to(self.device))
+        return out.float()
+
+    def log_probs(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return super().log_probs(features, ids)
