@@ -251,8 +251,32 @@ def test_import_without_network_names_the_vocabulary(tmp_path, fake_importer, mo
 # ----- whole bundles (needs hub/bundle.py) -----
 
 
-def test_debug_and_bundle_folder_load():
-    bundle_mod = pytest.importorskip("getmusic_cli.hub.bundle")
+@pytest.fixture
+def real_bundle(tmp_path):
+    """A genuine bundle written by hub/bundle.py (tiny config, basic vocabulary, one tensor)."""
+    pytest.importorskip("getmusic_cli.score.vocab")
+    torch = pytest.importorskip("torch")
+    from getmusic_cli.hub.bundle import save_bundle
+    from getmusic_cli.model.config import debug_config
+    from getmusic_cli.score.vocab import Vocabulary
+
+    vocab = Vocabulary.basic()
+    return save_bundle(tmp_path / "made", debug_config(vocab_size=vocab.size), vocab, {"w": torch.zeros(3)})
+
+
+def test_debug_model_needs_no_files():
+    pytest.importorskip("getmusic_cli.score.vocab")
     debug = resolve_model("debug")
-    assert debug.config.name == "debug"
-    assert isinstance(debug, bundle_mod.Bundle)
+    assert debug.config.name == "debug" and debug.root is None
+    assert debug.vocab.size == debug.config.vocab_size
+
+
+def test_bundle_folder_and_bundle_url_load(real_bundle, server, monkeypatch):
+    local = resolve_model(str(real_bundle))
+    assert local.root == real_bundle and local.weights_path.is_file()
+    files = {f"made/{p.name}": p.read_bytes() for p in real_bundle.iterdir()}
+    remote = resolve_model(server.add("made.tar.gz", _tar_gz(files)))
+    assert remote.config == local.config and remote.root != real_bundle
+    assert remote.weights_path.read_bytes() == local.weights_path.read_bytes()
+    monkeypatch.setenv("GETMUSIC_OFFLINE", "1")
+    assert resolve_model(server.url("made.tar.gz")).root == remote.root
