@@ -28,8 +28,9 @@ class TorchDenoiser(Denoiser):
         self.network.eval()
         with torch.inference_mode(), self._autocast():
             out = self.network(tokens.to(self.device), t.to(self.device), condition.to(self.device))
-        return out.float()
+        # Cloned outside inference mode: callers may edit the result in place.
+        return out.float().clone()
 
     def log_probs(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.no_grad():
             return super().log_probs(features, ids)

@@ -1,0 +1,175 @@
+"""GETDiffNetwork: shapes, rotary layout, band mask, conditioning inputs, parameter count, weight loading."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.model.config import debug_config, original_config
+from getmusic_cli.model.network import (
+    GETDiffNetwork,
+    apply_rotary,
+    build_network,
+    rotary_cos_sin,
+    timestep_sinusoid,
+)
+
+K = 806  # 804 real tokens + [EMPTY] + [MASK]
+
+
+def _config(**changes):
+    return dataclasses.replace(debug_config(vocab_size=K), **changes)
+
+
+def _inputs(b=2, length=40, seed=0, config=None):
+    config = config or _config()
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(0, config.n_real_tokens, (b, config.n_rows, length), generator=g)
+    t = torch.randint(0, config.num_timesteps, (b,), generator=g)
+    condition = torch.rand(b, config.n_rows, length, generator=g) < 0.5
+    return tokens, t, condition
+
+
+def test_shapes_and_tied_head():
+    config = _config()
+    net = build_network(config).eval()
+    tokens, t, condition = _inputs(b=3, length=24)
+    with torch.no_grad():
+        features = net(tokens, t, condition)
+        logits = net.logits(features)
+    assert features.shape == (3, 14, 24, config.embed_dim)
+    assert logits.shape == (3, 14, 24, config.n_real_tokens)
+    expected = features @ net.token_embedding.weight[: K - 2].T + net.head_bias[: K - 2]
+    torch.testing.assert_close(logits, expected)
+
+
+def _slow_rotary(x: torch.Tensor, base: float) -> torch.Tensor:
+    """Explicit per-position, per-pair rotation of (..., L, D): pair (2i, 2i+1) turns by p * base^(-2i/D)."""
+    out = x.clone()
+    length, d = x.shape[-2], x.shape[-1]
+    for p in range(length):
+        for i in range(d // 2):
+            angle = p * base ** (-2 * i / d)
+            c, s = math.cos(angle), math.sin(angle)
+            a, b = x[..., p, 2 * i], x[..., p, 2 * i + 1]
+            out[..., p, 2 * i] = a * c - b * s
+            out[..., p, 2 * i + 1] = b * c + a * s
+    return out
+
+
+def test_rotary_rotates_interleaved_pairs():
+    x = torch.randn(2, 3, 11, 8, dtype=torch.float64)
+    cos, sin = rotary_cos_sin(11, 8, 10000.0, x.device)
+    fast = apply_rotary(x, cos.double(), sin.double())
+    torch.testing.assert_close(fast, _slow_rotary(x, 10000.0), rtol=1e-5, atol=1e-5)
+    # Not the half-split (NeoX) layout: pairing dims (0, 4) instead of (0, 1) gives something else.
+    half = torch.cat([x[..., 0::2], x[..., 1::2]], dim=-1)
+    assert not torch.allclose(fast, _slow_rotary(half, 10000.0))
+
+
+def test_rotary_scores_depend_on_relative_position_only():
+    q, k = torch.randn(8, dtype=torch.float64), torch.randn(8, dtype=torch.float64)
+    cos, sin = rotary_cos_sin(30, 8, 10000.0, q.device)
+    rq = apply_rotary(q.expand(30, 8), cos.double(), sin.double())
+    rk = apply_rotary(k.expand(30, 8), cos.double(), sin.double())
+    assert torch.isclose(rq[5] @ rk[2], rq[20] @ rk[17])
+    assert not torch.isclose(rq[5] @ rk[2], rq[5] @ rk[3])
+
+
+def test_timestep_sinusoid_is_cos_then_sin():
+    emb = timestep_sinusoid(torch.tensor([0, 7]), 16)
+    assert emb.shape == (2, 16)
+    torch.testing.assert_close(emb[0], torch.cat([torch.ones(8), torch.zeros(8)]))
+    f1 = math.exp(-math.log(10000.0) / 8)
+    assert emb[1, 1].item() == pytest.approx(math.cos(7 * f1), abs=1e-6)
+    assert emb[1, 9].item() == pytest.approx(math.sin(7 * f1), abs=1e-6)
+
+
+def _far_column_changes(net, config, length=100) -> bool:
+    """Does changing column 0 move the features of the last column? (2 layers x band 20 reach 40 columns.)"""
+    tokens, t, condition = _inputs(b=1, length=length, config=config)
+    other = tokens.clone()
+    other[:, :, 0] = (other[:, :, 0] + 1) % config.n_real_tokens
+    with torch.no_grad():
+        a = net(tokens, t, condition)[..., -1, :]
+        b = net(other, t, condition)[..., -1, :]
+    return not torch.allclose(a, b, atol=1e-6, rtol=0)
+
+
+def test_band_mask_only_in_eval_and_only_past_train_length():
+    config = _config(band_width=20, train_length=64, dropout=0.0)
+    net = build_network(config)
+    assert not _far_column_changes(net.eval(), config)  # eval, L=100 > 64: band applies
+    assert _far_column_changes(net.train(), config)  # training: full attention
+    longer = dataclasses.replace(config, train_length=128)
+    net_long = build_network(longer).eval()
+    assert _far_column_changes(net_long, longer)  # L=100 <= 128: full attention
+    no_band = dataclasses.replace(config, band_width=0)
+    assert _far_column_changes(build_network(no_band).eval(), no_band)
+
+
+def test_timestep_and_condition_change_the_output():
+    net = build_network(_config()).eval()
+    tokens, t, condition = _inputs()
+    with torch.no_grad():
+        base = net(tokens, t, condition)
+        other_t = net(tokens, (t + 5) % 20, condition)
+        other_c = net(tokens, t, ~condition)
+    assert not torch.allclose(base, other_t)
+    assert not torch.allclose(base, other_c)
+
+
+def test_empty_row_is_zero_and_gets_no_gradient():
+    config = _config()
+    net = build_network(config, seed=3)
+    assert torch.count_nonzero(net.token_embedding.weight[config.empty_id]) == 0
+    assert torch.count_nonzero(net.token_embedding.weight[config.mask_id]) > 0
+    tokens, t, condition = _inputs(length=12)
+    tokens[:, :4] = config.empty_id
+    net(tokens, t, condition).sum().backward()
+    assert torch.count_nonzero(net.token_embedding.weight.grad[config.empty_id]) == 0
+
+
+def test_seeded_init_is_deterministic():
+    config = _config()
+    a, b, c = build_network(config, seed=1), build_network(config, seed=1), build_network(config, seed=2)
+    for key, value in a.state_dict().items():
+        torch.testing.assert_close(value, b.state_dict()[key], rtol=0, atol=0)
+    assert not torch.equal(a.input_project[0].weight, c.input_project[0].weight)
+    assert torch.count_nonzero(a.input_project[0].bias) == 0
+
+
+def test_original_parameter_count():
+    with torch.device("meta"):
+        net = GETDiffNetwork(original_config())
+    assert sum(p.numel() for p in net.parameters() if p.requires_grad) == 90_696_265
+
+
+def test_weights_round_trip_and_mismatch(tmp_path):
+    config = _config()
+    net = build_network(config, seed=4).eval()
+    path = tmp_path / "w.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    loaded = build_network(config, path).eval()
+    tokens, t, condition = _inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(tokens, t, condition), net(tokens, t, condition), rtol=0, atol=0)
+    with pytest.raises(GetMusicError, match="do not fit the model config.*layers.2"):
+        build_network(_config(n_layers=3), path)
+    with pytest.raises(GetMusicError, match="wrong shape"):
+        build_network(_config(embed_dim=8), path)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(GetMusicError, match="cannot read model weights"):
+        build_network(config, tmp_path / "bad.safetensors")
+
+
+def test_too_many_columns_is_an_error():
+    config = _config(max_length=32)
+    net = build_network(config).eval()
+    with pytest.raises(GetMusicError, match="exceed"):
+        net(*_inputs(b=1, length=33, config=config))
