@@ -136,6 +136,8 @@ def recognize_chords(notes: list[Note], timeline, n_columns: int, lag: int = 0) 
     if _LOG_TRANS is None:
         _LOG_TRANS = _log_transitions()
     bar_starts = timeline.bar_starts(n_columns)
+    if not notes:
+        return [None] * len(bar_starts)
     frames = _bar_vectors(notes, timeline, bar_starts, n_columns)
     if lag:
         frames = np.vstack([np.zeros((lag, 12)), frames])[: len(bar_starts)]

@@ -77,7 +77,7 @@ def encode(
 ) -> tuple[GETScore, CodecReport]:
     """Encode the song's instrument classes; ``chords`` (one per bar, song's own key) fills the chord rows."""
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    n_columns = song_columns(song, timeline)
+    song_length = n_columns = song_columns(song, timeline)
     if length is not None:
         if length < n_columns:
             raise GetMusicError(f"the song needs {n_columns} columns but only {length} were asked for")
@@ -114,6 +114,7 @@ def encode(
             root, kind = chord
             tokens[pitch_row(CHORDS), edges[b] : edges[b + 1]] = vocab.chord_root_id((root + shift) % 12)
             tokens[duration_row(CHORDS), edges[b] : edges[b + 1]] = vocab.chord_kind_id(kind)
+    tokens[:, song_length:] = vocab.empty_id  # past the song's end: nothing, as in training windows
     return GETScore(tokens, bar_starts, shift), report
 
 
