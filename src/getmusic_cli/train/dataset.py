@@ -192,7 +192,10 @@ def _read_file(path: str, cache_path: str) -> dict:
     try:
         song = read_midi(Path(path))
     except GetMusicError as exc:
-        return {"reason": f"unreadable: {exc}"}
+        message = str(exc).removeprefix(f"{Path(path).name}: ")
+        if "no notes" in message or "every track was dropped" in message:
+            return {"reason": message}
+        return {"reason": f"unreadable: {message}"}
     except Exception as exc:  # any parser failure on a broken file is a skip, never a crash
         return {"reason": f"unreadable: {type(exc).__name__}: {exc}"}
     classes = song.classes()
@@ -211,14 +214,14 @@ def _read_file(path: str, cache_path: str) -> dict:
 def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict) -> dict:
     """Pass 2: cached notes → chords → GETScore → windows (saved as .npy). Returns {'windows'} or {'reason'}."""
     from getmusic_cli.score import chords as chordlib
-    from getmusic_cli.score.codec import encode
+    from getmusic_cli.score.codec import encode, song_columns
     from getmusic_cli.score.timeline import Timeline
 
     vocab = _load_vocab_cached(vocab_path)
     with np.load(cache_path) as data:
         song = _song_from_arrays(data)
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    n_columns = timeline.tick_to_column(song.end_tick) + 1
+    n_columns = song_columns(song, timeline)
     pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
     chords = chordlib.recognize_chords(pitched, timeline, n_columns, lag=0) if pitched else None
     score, report = encode(song, vocab, chords=chords, transpose=True)

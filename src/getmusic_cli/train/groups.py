@@ -11,18 +11,21 @@ from collections import Counter, defaultdict
 from getmusic_cli.score.keys import detect_key
 from getmusic_cli.score.song import Song
 from getmusic_cli.score.timeline import Timeline
+from getmusic_cli.score.tracks import INSTRUMENTS
 
 
 def song_bars(song: Song) -> int:
+    from getmusic_cli.score.codec import song_columns
+
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    return timeline.n_bars(timeline.tick_to_column(song.end_tick) + 1)
+    return timeline.n_bars(song_columns(song, timeline))
 
 
 def count_groups(song: Song, transpose: bool = True) -> dict[str, Counter]:
     """{class: Counter({(pitch, ...): occurrences})}, pitches ascending, as the codec would group them."""
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    pitched = [n for c, notes in song.notes.items() if c != "drums" for n in notes]
-    shift = detect_key(pitched).shift if transpose and pitched else 0
+    pitched = [n for c in INSTRUMENTS if c != "drums" for n in song.notes.get(c, [])]
+    shift = detect_key(pitched, song.ticks_per_beat).shift if transpose else 0
     counts: dict[str, Counter] = {}
     for cls, notes in song.notes.items():
         offset = 0 if cls == "drums" else shift

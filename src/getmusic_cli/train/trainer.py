@@ -396,7 +396,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
         from getmusic_cli.hub.bundle import save_bundle
 
         bundle = run_dir / BUNDLE_DIR
-        save_bundle(bundle, config, vocab, ema.state_dict(network))
+        save_bundle(bundle, config, vocab, ema.state_dict(network), overwrite=True)
     dd.barrier(info)
     return TrainResult(run_dir, step, interrupted, bundle, last_train, last_valid, data, network, ema)
 
