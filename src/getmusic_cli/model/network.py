@@ -45,9 +45,11 @@ def rotary_cos_sin(length: int, head_dim: int, base: float, device: torch.device
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """GPT-J style rotation of interleaved pairs: (x0, x1) -> (x0 cos - x1 sin, x1 cos + x0 sin)."""
-    even, odd = x[..., 0::2], x[..., 1::2]
+    # In float32 even under bf16 autocast: bf16 angles would blur positions far from 0.
+    xf = x.float()
+    even, odd = xf[..., 0::2], xf[..., 1::2]
     rotated = torch.stack([-odd, even], dim=-1).flatten(-2)
-    return x * cos.to(x.dtype) + rotated * sin.to(x.dtype)
+    return (xf * cos.float() + rotated * sin.float()).to(x.dtype)
 
 
 def band_mask(length: int, band_width: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
