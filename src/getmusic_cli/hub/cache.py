@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.hub.download import download, lock_path, part_path, sha256_file
+from getmusic_cli.hub.download import download, sha256_file
 from getmusic_cli.hub.registry import FileEntry, ModelEntry
 
 CACHE_ENV = "GETMUSIC_CACHE"
@@ -202,11 +202,6 @@ def remove_entry(entry: ModelEntry, cache_dir: str | Path | None = None) -> bool
     if parent.is_dir() and not any(parent.iterdir()):
         parent.rmdir()
     return True
-
-
-def leftovers(dest: Path) -> list[Path]:
-    """Temporary files a download of ``dest`` may leave (tests check none survive a failure)."""
-    return [p for p in (part_path(dest), lock_path(dest)) if p.exists()]
 
 
 def _say(message: str) -> None:
