@@ -309,7 +309,7 @@ def test_choose_task_invariants():
             assert bool(rows.all()) or not bool(rows.any())  # condition is per track, every column
             if not filled[j]:
                 assert not bool(rows.any())
-        targets = [j for j in range(6) if filled[j] and not bool(cond[i, 2 * j])]
+        targets = [j for j in range(6) if filled[j] and not bool(cond[i, 2 * j].any())]
         if any(filled[:6]):
             assert len(targets) >= 1
         if filled[6]:
