@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from getmusic_cli import __version__
 from getmusic_cli.errors import GetMusicError
@@ -43,7 +44,7 @@ def main() -> None:
     try:
         app()
     except GetMusicError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
@@ -108,7 +109,7 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
                 results += work(generator, path, outputs, progress)
             except GetMusicError as exc:
                 failures.append((path, str(exc)))
-                err_console.print(f"[bold red]error:[/] {path}: {exc}", highlight=False, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')}", highlight=False, soft_wrap=True)
             bar.remove_task(step_task)
             if files_task is not None:
                 bar.advance(files_task)
