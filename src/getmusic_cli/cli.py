@@ -137,8 +137,10 @@ def generate(
     """Generate tracks (--make) conditioned on the kept ones (--keep)."""
     from getmusic_cli.score.tracks import parse_class_list
 
+    if not make.strip():
+        raise GetMusicError("nothing to make: name at least one track with --make, e.g. --make bass,drums")
     made = parse_class_list(make)
-    kept = parse_class_list(keep) if keep is not None else None
+    kept = parse_class_list(keep) if keep and keep.strip() else ([] if keep is not None else None)
     options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir)
     _run_files(inputs, output, out_dir, options,
                lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress))

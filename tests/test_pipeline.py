@@ -1,0 +1,181 @@
+"""generate / infill end to end with the tiny random `debug` model, on MIDI files written here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import miditoolkit
+import pytest
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.pipeline import Generator, Options, parse_bars, plan_outputs
+
+TPB = 480
+BAR44 = 4 * TPB
+
+
+def write_song(path: Path, bars: int = 8, numerator: int = 4, tempos=((0, 120.0),), drums: bool = True) -> Path:
+    """Lead (program 80), bass (33), piano (0) and optionally drums, one note per beat, real names."""
+    midi = miditoolkit.MidiFile(ticks_per_beat=TPB)
+    bar = numerator * TPB
+    lead = miditoolkit.Instrument(program=80, name="Lead")
+    bass = miditoolkit.Instrument(program=33, name="Bass")
+    piano = miditoolkit.Instrument(program=0, name="Piano")
+    kit = miditoolkit.Instrument(program=0, is_drum=True, name="Drums")
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    for b in range(bars):
+        for beat in range(numerator):
+            t = b * bar + beat * TPB
+            lead.notes.append(miditoolkit.Note(100, scale[(b + beat) % 8] + 12, t, t + TPB // 2))
+            kit.notes.append(miditoolkit.Note(90, 36 if beat % 2 == 0 else 38, t, t + TPB // 4))
+        bass.notes.append(miditoolkit.Note(80, 36 + (b % 4) * 2, b * bar, b * bar + bar // 2))
+        for p in (60, 64, 67):
+            piano.notes.append(miditoolkit.Note(70, p, b * bar, b * bar + bar))
+    midi.instruments = [lead, bass, piano] + ([kit] if drums else [])
+    midi.tempo_changes = [miditoolkit.TempoChange(bpm, tick) for tick, bpm in tempos]
+    midi.time_signature_changes = [miditoolkit.TimeSignature(numerator, 4, 0)]
+    midi.dump(str(path))
+    return path
+
+
+def notes_of(midi: miditoolkit.MidiFile, name: str):
+    return [(n.start, n.end, n.pitch, n.velocity) for i in midi.instruments if i.name == name for n in i.notes]
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return Generator(Options(model="debug", steps=4, seed=1))
+
+
+def test_generate_keeps_originals_and_makes_only_asked_classes(tmp_path, generator):
+    src = write_song(tmp_path / "song.mid")
+    [result] = generator.generate(src, make=["bass", "drums"], keep=["lead"])
+    out = miditoolkit.MidiFile(str(result.path))
+    original = miditoolkit.MidiFile(str(src))
+    names = [i.name for i in out.instruments]
+    assert "Lead" in names and "Bass" not in names and "Piano" not in names and "Drums" not in names
+    assert notes_of(out, "Lead") == notes_of(original, "Lead")  # exact ticks and velocities
+    made = {i.name: i for i in out.instruments if i.name.endswith("(getmusic)")}
+    assert set(made) == {"bass (getmusic)", "drums (getmusic)"}
+    assert made["drums (getmusic)"].is_drum and not made["bass (getmusic)"].is_drum
+    assert made["bass (getmusic)"].program == 32
+    assert result.notes_made == sum(len(i.notes) for i in made.values())
+
+
+def test_default_keep_is_everything_else(tmp_path, generator):
+    src = write_song(tmp_path / "song.mid")
+    [result] = generator.generate(src, make=["strings"])
+    assert result.kept == ["lead", "bass", "drums", "piano"]
+    out = miditoolkit.MidiFile(str(result.path))
+    assert result.path == tmp_path / "song.getmusic.mid"
+    assert {i.name for i in out.instruments} == {"Lead", "Bass", "Piano", "Drums", "strings (getmusic)"}
+
+
+def test_same_seed_same_output(tmp_path):
+    src = write_song(tmp_path / "song.mid", drums=False)
+    a = Generator(Options(model="debug", steps=3, seed=7)).generate(src, ["drums"], None, [tmp_path / "a.mid"])
+    b = Generator(Options(model="debug", steps=3, seed=7)).generate(src, ["drums"], None, [tmp_path / "b.mid"])
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    assert a[0].notes_made == b[0].notes_made
+
+
+def test_infill_changes_only_chosen_bars_and_tracks(tmp_path, generator):
+    src = write_song(tmp_path / "song.mid", bars=8)
+    [result] = generator.infill(src, "3-4", ["bass", "piano"])
+    out = miditoolkit.MidiFile(str(result.path))
+    original = miditoolkit.MidiFile(str(src))
+    lo, hi = 2 * BAR44, 4 * BAR44
+    for name in ("Lead", "Drums"):
+        assert notes_of(out, name) == notes_of(original, name)
+    for name in ("Bass", "Piano"):
+        outside_out = [n for n in notes_of(out, name) if not lo <= n[0] < hi]
+        outside_in = [n for n in notes_of(original, name) if not lo <= n[0] < hi]
+        assert outside_out == outside_in
+
+
+def test_infill_bars_follow_three_four(tmp_path, generator):
+    src = write_song(tmp_path / "waltz.mid", bars=6, numerator=3, drums=False)
+    [result] = generator.infill(src, "2-3", ["lead"])
+    out = miditoolkit.MidiFile(str(result.path))
+    original = miditoolkit.MidiFile(str(src))
+    bar = 3 * TPB
+    changed_in = set(notes_of(original, "Lead")) ^ set(notes_of(out, "Lead"))
+    # Every note that differs lies in bars 2-3 of 3/4: ticks [1 bar, 3 bars).
+    assert all(bar <= n[0] < 3 * bar for n in changed_in)
+    assert [(n[0]) for n in notes_of(out, "Lead") if n[0] < bar] == [n[0] for n in notes_of(original, "Lead") if n[0] < bar]
+    assert out.time_signature_changes[0].numerator == 3
+
+
+def test_long_song_is_generated_whole_and_tempo_map_survives(tmp_path, generator):
+    tempos = ((0, 100.0), (40 * BAR44, 140.0), (120 * BAR44, 90.0))
+    src = write_song(tmp_path / "long.mid", bars=150, tempos=tempos, drums=False)
+    [result] = generator.generate(src, make=["drums"], keep=["lead", "bass"])
+    out = miditoolkit.MidiFile(str(result.path))
+    drums = [i for i in out.instruments if i.is_drum][0]
+    last_bar = max(n.start for n in drums.notes) // BAR44
+    assert result.bars == 150
+    assert last_bar >= 140  # the made track reaches the end, not just the first window
+    assert [(round(t.tempo), t.time) for t in out.tempo_changes] == [(100, 0), (140, 40 * BAR44), (90, 120 * BAR44)]
+
+
+def test_variations_write_n_files(tmp_path):
+    src = write_song(tmp_path / "song.mid")
+    gen = Generator(Options(model="debug", steps=2, seed=3, variations=3))
+    results = gen.generate(src, ["strings"], None, plan_outputs(src, None, None, 3, False))
+    assert [r.path.name for r in results] == [f"song.getmusic-{i}.mid" for i in (1, 2, 3)]
+    assert all(r.path.exists() for r in results)
+
+
+def test_existing_output_is_not_overwritten(tmp_path):
+    src = write_song(tmp_path / "song.mid")
+    target = tmp_path / "song.getmusic.mid"
+    target.write_bytes(b"precious")
+    with pytest.raises(GetMusicError, match="--force"):
+        plan_outputs(src, None, None, 1, False)
+    assert plan_outputs(src, None, None, 1, True) == [target]
+    assert target.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("text", ["", "a-b", "3-1", "0-2", "1-2-3"])
+def test_bad_bars(text):
+    with pytest.raises(GetMusicError):
+        parse_bars(text)
+
+
+def test_parse_bars():
+    assert parse_bars("1-4,9-12") == [(1, 4), (9, 12)]
+    assert parse_bars("7") == [(7, 7)]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--make", "kazoo"], "kazoo"),
+        (["--make", "bass", "--keep", "bass"], "both kept and made"),
+        (["--make", "bass", "--keep", "guitar"], "no guitar"),
+        (["--make", ""], "nothing to make"),
+    ],
+)
+def test_cli_bad_requests_are_one_line(tmp_path, cli, args, message):
+    src = write_song(tmp_path / "song.mid")
+    res = cli("generate", src, "--model", "debug", "--steps", "1", *args)
+    assert res.exit_code != 0
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "song.getmusic.mid").exists()
+
+
+def test_cli_infill_bars_outside_song(tmp_path, cli):
+    src = write_song(tmp_path / "song.mid", bars=4)
+    res = cli("infill", src, "--bars", "9-12", "--model", "debug", "--steps", "1")
+    assert res.exit_code != 0 and "end of the song" in res.stderr
+    assert not (tmp_path / "song.getmusic.mid").exists()
+
+
+def test_cli_bad_file_among_several_goes_on(tmp_path, cli):
+    good = write_song(tmp_path / "good.mid")
+    bad = tmp_path / "bad.mid"
+    bad.write_text("not a midi file")
+    res = cli("generate", bad, good, "--make", "strings", "--model", "debug", "--steps", "1")
+    assert res.exit_code == 1
+    assert (tmp_path / "good.getmusic.mid").exists()
+    assert not (tmp_path / "bad.getmusic.mid").exists()
