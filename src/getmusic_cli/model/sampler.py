@@ -89,10 +89,10 @@ def sample(
     source = tokens.to(device=device, dtype=torch.long)
     cond = condition.to(device=device, dtype=torch.bool)
     target = source == mask_id
-    if bool((target & cond).any()):
-        raise ValueError("condition cells cannot be [MASK]")
     if bool(target[:, list(CHORD_ROWS)].any()):
         raise ValueError("chord rows cannot be generated: [MASK] found in a chord row")
+    if bool((target & cond).any()):
+        raise ValueError("condition cells cannot be [MASK]")
 
     gen = torch.Generator(device=device)
     if options.seed is None:

@@ -1,0 +1,175 @@
+"""Sampler: run against a fake Denoiser whose features depend only on (cell, t), so every expected
+token can be computed independently; plus one run on the real torch back end."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from getmusic_cli.model.config import debug_config
+from getmusic_cli.model.sampler import SamplerOptions, sample, timesteps, unmask_schedule
+from getmusic_cli.runtime.base import Denoiser
+from getmusic_cli.score.vocab import Vocabulary
+
+VOCAB = Vocabulary.basic()
+L = 24
+
+
+class FakeDenoiser(Denoiser):
+    """Deterministic random features per (row, column) plus a t-dependent shift; records every call."""
+
+    def __init__(self, n_t: int = 10, e: int = 8, seed: int = 0):
+        self.config = dataclasses.replace(debug_config(vocab_size=VOCAB.size), num_timesteps=n_t)
+        self.device = torch.device("cpu")
+        g = torch.Generator().manual_seed(seed)
+        self.head_weight = torch.randn(VOCAB.size, e, generator=g) * 2
+        self.head_bias = torch.zeros(VOCAB.size)
+        self.base = torch.randn(14, 512, e, generator=g)
+        self.shift = torch.randn(e, generator=g)
+        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def cell_features(self, length: int, t: int) -> torch.Tensor:
+        return self.base[:, :length] + 0.1 * t * self.shift
+
+    def features(self, tokens, t, condition):
+        self.calls.append((tokens.clone(), t.clone()))
+        return torch.stack([self.cell_features(tokens.shape[-1], int(tt)) for tt in t])
+
+
+def _task(b=1, seed=0):
+    """Lead = condition, bass + drums masked (with [EMPTY] tails), other tracks absent, chords given."""
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.full((b, 14, L), VOCAB.empty_id)
+    condition = torch.zeros((b, 14, L), dtype=torch.bool)
+    for row in (0, 1, 12, 13):
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        tokens[:, row] = ids[torch.randint(0, len(ids), (b, L), generator=g)]
+        condition[:, row] = True
+    tokens[:, 2:6] = VOCAB.mask_id
+    tokens[:, 2:6, L - 4 :] = VOCAB.empty_id
+    return tokens, condition
+
+
+def _run(denoiser=None, tokens=None, condition=None, **options):
+    denoiser = denoiser or FakeDenoiser()
+    if tokens is None:
+        tokens, condition = _task()
+    return sample(denoiser, VOCAB, tokens, condition, SamplerOptions(**options)), denoiser
+
+
+def test_only_mask_cells_change_and_ids_are_allowed():
+    tokens, condition = _task(b=2)
+    out, _ = _run(tokens=tokens, condition=condition, seed=1)
+    assert out.shape == tokens.shape and out.dtype == torch.long
+    masked = tokens == VOCAB.mask_id
+    assert torch.equal(out[~masked], tokens[~masked])  # conditions and [EMPTY] untouched
+    assert not bool((out == VOCAB.mask_id).any())
+    for b in range(2):
+        for row in range(14):
+            cols = masked[b, row].nonzero(as_tuple=True)[0]
+            allowed = set(VOCAB.allowed_ids(row).tolist())
+            assert set(out[b, row, cols].tolist()) <= allowed
+            if cols.numel():
+                assert len(allowed) > 16 or row % 2 == 1
+
+
+def test_condition_cells_are_clamped_before_every_call():
+    tokens, condition = _task()
+    _, den = _run(tokens=tokens, condition=condition, seed=0, steps=5)
+    for seen, _t in den.calls:
+        assert torch.equal(seen[condition], tokens[condition])
+        assert bool((seen[tokens == VOCAB.empty_id] == VOCAB.empty_id).all())
+
+
+def test_seed_reproducible_and_different_seeds_differ():
+    a, _ = _run(seed=3)
+    b, _ = _run(seed=3)
+    c, _ = _run(seed=4)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_steps_make_exactly_that_many_calls_with_descending_t():
+    progress = []
+    den = FakeDenoiser(n_t=10)
+    tokens, condition = _task()
+    sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), progress=lambda d, n: progress.append((d, n)))
+    assert len(den.calls) == 4
+    assert [int(t[0]) for _, t in den.calls] == [9, 6, 3, 0] == timesteps(10, 4)
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    _, den = _run(FakeDenoiser(n_t=10), seed=0)  # default: T calls
+    assert [int(t[0]) for _, t in den.calls] == list(range(9, -1, -1))
+    with pytest.raises(ValueError):
+        _run(FakeDenoiser(n_t=10), steps=11)
+
+
+def test_unmasking_follows_the_per_track_schedule():
+    tokens, condition = _task(b=2)
+    tokens[1, 4:6, :10] = VOCAB.empty_id  # sample 1 has fewer drum cells
+    steps = 6
+    _, den = _run(tokens=tokens, condition=condition, seed=2, steps=steps)
+    for b in range(2):
+        for j in (1, 2):
+            n = int((tokens[b, 2 * j : 2 * j + 2] == VOCAB.mask_id).sum())
+            plan = unmask_schedule(n, steps - 1)
+            assert sum(plan) == n
+            for call, (seen, _t) in enumerate(den.calls):
+                left = int((seen[b, 2 * j : 2 * j + 2] == VOCAB.mask_id).sum())
+                assert left == n - sum(plan[:call])
+    assert unmask_schedule(10, 4) == [3, 2, 3, 2]
+    assert unmask_schedule(2, 5) == [1, 0, 0, 1, 0]
+    assert unmask_schedule(7, 5) == [2, 1, 1, 2, 1]
+
+
+def test_batch_of_three_runs_per_sample():
+    tokens, condition = _task(b=3, seed=5)
+    tokens[2, 2:6] = VOCAB.empty_id  # nothing to generate in sample 2
+    out, den = _run(tokens=tokens, condition=condition, seed=0, steps=3)
+    assert len(den.calls) == 3 and den.calls[0][0].shape[0] == 3
+    assert torch.equal(out[2], tokens[2])
+    assert not bool((out == VOCAB.mask_id).any())
+
+
+def test_tiny_temperature_and_top_p_give_the_argmax_of_the_last_call():
+    tokens, condition = _task()
+    den = FakeDenoiser()
+    feats = den.cell_features(L, 0)  # the last call runs at t = 0 and resamples every generated cell
+    want = tokens.clone()
+    for row in range(2, 6):
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        best = ids[den.log_probs(feats[row], ids).argmax(-1)]
+        cols = tokens[0, row] == VOCAB.mask_id
+        want[0, row, cols] = best[cols]
+    for opts in (dict(temperature=1e-6), dict(temperature=0.0), dict(top_p=1e-9)):
+        out, _ = _run(FakeDenoiser(), tokens, condition, seed=7, steps=3, **opts)
+        assert torch.equal(out, want), opts
+    sampled, _ = _run(FakeDenoiser(), tokens, condition, seed=7, steps=3)
+    assert not torch.equal(sampled, want)  # at temperature 1 the draw is not the argmax
+
+
+def test_mask_in_chord_rows_or_condition_is_rejected():
+    tokens, condition = _task()
+    bad = tokens.clone()
+    bad[0, 12, 0] = VOCAB.mask_id
+    with pytest.raises(ValueError, match="chord"):
+        sample(FakeDenoiser(), VOCAB, bad, condition, SamplerOptions())
+    bad = tokens.clone()
+    bad[0, 0, 0] = VOCAB.mask_id
+    with pytest.raises(ValueError, match="condition"):
+        sample(FakeDenoiser(), VOCAB, bad, condition, SamplerOptions())
+
+
+def test_runs_on_the_torch_backend():
+    from getmusic_cli.model.network import build_network
+    from getmusic_cli.runtime.torch_backend import TorchDenoiser
+
+    config = debug_config(vocab_size=VOCAB.size)
+    den = TorchDenoiser(build_network(config, seed=0), config, torch.device("cpu"))
+    tokens, condition = _task()
+    a = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
+    b = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
+    assert torch.equal(a, b)
+    masked = tokens == VOCAB.mask_id
+    assert torch.equal(a[~masked], tokens[~masked]) and not bool((a == VOCAB.mask_id).any())
