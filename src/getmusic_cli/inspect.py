@@ -31,12 +31,13 @@ class Inspection:
     path: Path
     song: Song
     timeline: object  # score.timeline.Timeline
-    n_columns: int  # 16th-note columns up to the end of the last note
+    n_columns: int  # 16th-note columns up to the end of the bar of the last note
     n_bars: int
     seconds: float
     key: object  # score.keys.Key
     chords: list  # one Chord (or None) per bar
     report: object  # score.codec.CodecReport
+    vocab_label: str  # which vocabulary the report was measured against
 
 
 def song_seconds(song: Song, end_tick: int) -> float:
@@ -63,20 +64,20 @@ def analyse(path: str | Path, overrides: dict[str, str] | None = None, vocab=Non
     require_pitched(song, path)
 
     from getmusic_cli.score.chords import recognize_chords
-    from getmusic_cli.score.codec import encode
+    from getmusic_cli.score.codec import encode, song_columns
     from getmusic_cli.score.keys import detect_key
     from getmusic_cli.score.timeline import Timeline
 
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    last_onset = max(timeline.tick_to_column(n.start) for notes in song.notes.values() for n in notes)
-    n_columns = max(last_onset + 1, timeline.tick_to_column(song.end_tick))
+    n_columns = song_columns(song, timeline)  # whole bars, as the codec lays the song out
     pitched = pitched_notes(song)
-    key = detect_key(pitched)
+    key = detect_key(pitched, song.ticks_per_beat)
     chords = recognize_chords(pitched, timeline, n_columns, lag=0)
     song.chords = chords
-    _, report = encode(song, vocab if vocab is not None else codec_vocabulary(model), chords=chords)
+    vocab, vocab_label = (vocab, "given vocabulary") if vocab is not None else codec_vocabulary(model)
+    _, report = encode(song, vocab, chords=chords)
     return Inspection(path, song, timeline, n_columns, timeline.n_bars(n_columns), song_seconds(song, song.end_tick),
-                      key, chords, report)
+                      key, chords, report, vocab_label)
 
 
 # ----- printing --------------------------------------------------------------------------------------------------
@@ -131,21 +132,35 @@ def render(result: Inspection, console: Console) -> None:
         tracks.add_row(str(s.index), name, program, str(len(s.notes)), cls, escape(s.reason))
     console.print(tracks)
 
-    classes = Table(title="classes", title_justify="left")
-    for col, justify in (("class", "left"), ("from tracks", "left"), ("notes", "right")):
-        classes.add_column(col, justify=justify)
-    for cls in INSTRUMENTS:
-        members = [str(s.index) for s in song.sources if s.instrument == cls]
-        count = len(song.notes.get(cls, []))
-        classes.add_row(f"[{CLASS_COLOURS[cls]}]{cls}[/]", ", ".join(members) or "[dim]-[/]", str(count) if count else "[dim]0[/]")
-    console.print(classes)
-
+    console.print(_class_table(result))
+    if any(r.reduced for r in result.report.classes.values()):
+        console.print("[dim]reduced: notes left out so that a group of simultaneous notes fits the vocabulary "
+                      "(the lead keeps its top note)[/]")
     console.print("[bold]chords[/] (one per bar)")
     for line in _chord_lines(result.chords):
         console.print("  " + line, highlight=False)
-    console.print("[bold]codec[/] (what the model sees)")
-    for line in result.report.summary():
-        console.print("  " + escape(line), highlight=False)
+
+
+def _class_table(result: Inspection) -> Table:
+    """Per class: where its notes come from and what the codec keeps of them."""
+    song, report = result.song, result.report
+    table = Table(title=f"classes (codec: {escape(result.vocab_label)})", title_justify="left")
+    for col, justify in (("class", "left"), ("from tracks", "left"), ("notes", "right"), ("encoded", "right"),
+                         ("reduced", "right"), ("dropped", "right"), ("remarks", "left")):
+        table.add_column(col, justify=justify)
+    for cls in INSTRUMENTS:
+        members = ", ".join(str(s.index) for s in song.sources if s.instrument == cls) or "[dim]-[/]"
+        r = report.classes.get(cls)
+        if r is None:
+            table.add_row(f"[dim]{cls}[/]", members, "[dim]0[/]", "", "", "", "[dim]absent: [EMPTY] rows[/]")
+            continue
+        remarks = [f"{n} {why}" for why, n in sorted(r.reasons.items())]
+        if r.lengthened:
+            remarks.append(f"{r.lengthened} very short notes kept as 16ths")
+        table.add_row(f"[{CLASS_COLOURS[cls]}]{cls}[/]", members, str(r.notes), str(r.encoded),
+                      str(r.reduced) if r.reduced else "[dim]0[/]", str(r.dropped) if r.dropped else "[dim]0[/]",
+                      escape("; ".join(remarks)))
+    return table
 
 
 # ----- plotting --------------------------------------------------------------------------------------------------
@@ -209,8 +224,8 @@ def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
 
 
 def codec_vocabulary(model: str | None = None):
-    """Vocabulary for the codec report: the named model's; with no name, the default model's if one resolves
-    (without it, e.g. not downloaded yet, the basic single-pitch vocabulary)."""
+    """(vocabulary, label) for the codec report: the named model's; with no name, the default model's if one
+    resolves, else the basic single-pitch vocabulary."""
     from getmusic_cli.score.vocab import Vocabulary
 
     try:
@@ -218,10 +233,10 @@ def codec_vocabulary(model: str | None = None):
     except ImportError:
         if model is not None:
             raise GetMusicError("models cannot be resolved in this installation") from None
-        return Vocabulary.basic()
+        return Vocabulary.basic(), "basic vocabulary (single pitches)"
     if model is not None:
-        return resolve_model(model).vocab
+        return resolve_model(model).vocab, f"vocabulary of model {model!r}"
     try:
-        return resolve_model(None).vocab
+        return resolve_model(None).vocab, "vocabulary of the default model"
     except GetMusicError:
-        return Vocabulary.basic()
+        return Vocabulary.basic(), "basic vocabulary (single pitches; no default model installed)"

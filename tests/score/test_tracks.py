@@ -142,6 +142,15 @@ def test_program_when_no_name_hint():
     assert tracks[0].reason == "program 33 Electric Bass (finger) (Bass family)"
 
 
+def test_a_synth_lead_played_low_is_a_bass_line():
+    low, high = track(0, "", 81, melody(36)), track(1, "", 81, melody(60))
+    map_tracks([low, high], ticks_per_beat=TPB)
+    assert (low.instrument, high.instrument) == ("bass", "lead")
+    assert low.reason == "program 81 Lead 2 (sawtooth) (Synth Lead family), played low (mean pitch 38)"
+    named = track(0, "Lead", 81, melody(36))  # a name says lead: the register does not overrule it
+    assert map_tracks([named], ticks_per_beat=TPB)[0].instrument == "lead"
+
+
 def test_sound_effects_are_dropped_with_a_reason():
     [t] = map_tracks([track(0, "Heli", 125)], ticks_per_beat=TPB)
     assert t.instrument is None

@@ -47,7 +47,8 @@ def duration_row(name: str) -> int:
 #   1. a user override (`--map NAME_OR_INDEX=class`, or `=drop`);
 #   2. the drum flag (MIDI channel 10): always drums;
 #   3. a hint in the track's name (NAME_HINTS below; first matching rule wins);
-#   4. the General MIDI program (FAMILY_CLASS, with the per-program PROGRAM_EXCEPTIONS);
+#   4. the General MIDI program (FAMILY_CLASS, with the per-program PROGRAM_EXCEPTIONS); a synth lead played
+#      below C3 (LOW_LEAD_PITCH) is a bass line;
 #   5. if no track ended up as lead, the "lead rule" (choose_lead) moves one track there: a track named lead/solo
 #      (e.g. "Lead Guitar"), else the most melodic high-register one (highest mean pitch among mostly monophonic
 #      strings/guitar/piano tracks).
@@ -256,6 +257,9 @@ def parse_map_option(items: Iterable[str]) -> dict[str, str]:
 # (a 32nd-note tolerance absorbs legato overlaps), and at least this many notes.
 LEAD_MONOPHONY = 0.8
 LEAD_MIN_NOTES = 8
+# A track that is lead by its program (synth leads, harmonica) but whose mean pitch is below this (C3) plays a
+# bass line: it maps to bass.
+LOW_LEAD_PITCH = 48
 # Classes the lead rule never takes a track from: bass lines and drums are monophonic but are not melodies.
 _LEAD_SOURCES = ("strings", "guitar", "piano")
 
@@ -269,7 +273,12 @@ def classify(track, override: str | None = None) -> tuple[str | None, str]:
     hint = name_class(track.name)
     if hint is not None:
         return hint[0], f"name {track.name!r}"
-    return program_class(track.program), _program_reason(track.program)
+    cls, reason = program_class(track.program), _program_reason(track.program)
+    if cls == "lead" and track.notes:
+        mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
+        if mean_pitch < LOW_LEAD_PITCH:  # synth-lead sounds are often used for bass lines
+            return "bass", f"{reason}, played low (mean pitch {mean_pitch:.0f})"
+    return cls, reason
 
 
 def _collapse_octaves(notes: Sequence, tolerance: int) -> list:
