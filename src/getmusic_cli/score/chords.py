@@ -50,19 +50,22 @@ def chord_name(chord: Chord) -> str:
 _NOTE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _SUFFIXES = {
     "": "null", "maj": "null", "M": "null", ":maj": "null",
-    "m": "m", "min": "m", "-": "m", ":min": "m",
+    "m": "m", "mi": "m", "min": "m", "-": "m", ":min": "m",
     "+": "+", "aug": "+", ":aug": "+",
-    "dim": "dim", "o": "dim", ":dim": "dim",
+    "dim": "dim", "o": "dim", "°": "dim", ":dim": "dim",
     "7": "seven", "dom7": "seven", ":7": "seven",
-    "maj7": "maj7", "M7": "maj7", ":maj7": "maj7",
-    "m7": "m7", "min7": "m7", "-7": "m7", ":min7": "m7",
-    "m7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "hdim7": "m7b5", ":hdim7": "m7b5", "min7b5": "m7b5",
+    "maj7": "maj7", "M7": "maj7", "Δ": "maj7", "Δ7": "maj7", ":maj7": "maj7",
+    "m7": "m7", "mi7": "m7", "min7": "m7", "-7": "m7", ":min7": "m7",
+    "m7b5": "m7b5", "m7-5": "m7b5", "min7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "hdim7": "m7b5", ":hdim7": "m7b5",
 }
+_NO_CHORD = {"N.C.", "N.C", "NC", "N", "-"}
 _CHORD_RE = re.compile(r"^([A-Ga-g])([#b]?)(.*)$")
 
 
 def parse_chord(text: str) -> Chord:
-    if text.upper() in ("N.C.", "NC", "N", "-"):
+    """One chord symbol (C, Am, A:min, G7, Fmaj7, Bdim, Caug, C+, F#m7b5, N.C. ...) → (root, kind) or None."""
+    text = text.replace("♯", "#").replace("♭", "b")
+    if text.upper() in _NO_CHORD:
         return None
     m = _CHORD_RE.match(text)
     if not m or m.group(3) not in _SUFFIXES:
@@ -87,31 +90,36 @@ def _templates() -> np.ndarray:
     return t / np.linalg.norm(t, axis=1, keepdims=True)
 
 
-def _log_transitions() -> np.ndarray:
-    """(12·97) × (12·97) log transition matrix over states (key, chord), index key*97 + chord."""
-    n_chords = len(CHORDS) + 1
-    # P(chord | key) for a chord change: in-key chords share 1-OUT_OF_KEY, the rest (N.C. included) OUT_OF_KEY.
-    in_key = np.zeros((12, n_chords), dtype=bool)
+def _chord_given_key() -> np.ndarray:
+    """12 × 97: P(chord | key) for a fresh chord. Chords whose notes all lie in the key's major scale share
+    1 − OUT_OF_KEY; every other chord (N.C. included: it has no scale notes) shares OUT_OF_KEY."""
+    in_key = np.zeros((12, len(CHORDS) + 1), dtype=bool)
     for key in range(12):
         scale = {(key + s) % 12 for s in _MAJOR}
         for c, (root, kind) in enumerate(CHORDS, 1):
             in_key[key, c] = all((root + p) % 12 in scale for p in KIND_PITCHES[kind])
-    given_key = np.where(in_key, (1 - OUT_OF_KEY) / in_key.sum(1, keepdims=True),
-                         OUT_OF_KEY / (~in_key).sum(1, keepdims=True))
-    key_trans = np.full((12, 12), KEY_CHANGE / 11)
-    np.fill_diagonal(key_trans, 1 - KEY_CHANGE)
-    trans = np.zeros((12, n_chords, 12, n_chords))
-    for k2 in range(12):
-        change = CHORD_CHANGE * given_key[k2]  # (n_chords,) over the new chord
-        for c1 in range(n_chords):
-            row = change.copy()
-            row[c1] += 1 - CHORD_CHANGE
-            trans[:, c1, k2, :] = key_trans[:, k2, None] * row[None, :]
-    return np.log(trans.reshape(12 * n_chords, 12 * n_chords))
+    return np.where(in_key, (1 - OUT_OF_KEY) / in_key.sum(1, keepdims=True),
+                    OUT_OF_KEY / (~in_key).sum(1, keepdims=True))
+
+
+def _log_transitions() -> tuple[np.ndarray, np.ndarray]:
+    """Log transition probabilities over states (key, chord), in two factors.
+
+    Key changes (probability KEY_CHANGE, to any of the 11 other keys) draw the new chord from the new key's
+    distribution, whatever the old chord: ``fresh[k2, c2]``. Within a key the chord stays with probability
+    1 − CHORD_CHANGE; otherwise it moves to another chord drawn from the key's distribution, the old chord's share
+    spread evenly over the others: ``same[k, c1, c2]``. Each row of the full matrix sums to 1.
+    """
+    dist = _chord_given_key()
+    n_keys, n_chords = dist.shape
+    fresh = KEY_CHANGE / (n_keys - 1) * dist
+    same = CHORD_CHANGE * (dist[:, None, :] + dist[:, :, None] / (n_chords - 1))
+    same[:, np.arange(n_chords), np.arange(n_chords)] = 1 - CHORD_CHANGE
+    return np.log(fresh), np.log((1 - KEY_CHANGE) * same)
 
 
 _TEMPLATES = _templates()
-_LOG_TRANS: np.ndarray | None = None
+_TRANSITIONS: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _bar_vectors(notes: list[Note], timeline, bar_starts: list[int], n_columns: int) -> np.ndarray:
@@ -131,28 +139,55 @@ def _bar_vectors(notes: list[Note], timeline, bar_starts: list[int], n_columns: 
 
 
 def recognize_chords(notes: list[Note], timeline, n_columns: int, lag: int = 0) -> list[Chord]:
-    """The chord of every bar of the timeline up to ``n_columns`` (pitched notes only, drums excluded)."""
-    global _LOG_TRANS
-    if _LOG_TRANS is None:
-        _LOG_TRANS = _log_transitions()
+    """The chord of every bar of the timeline up to ``n_columns`` (pitched notes only, drums excluded).
+
+    ``lag=1`` shifts the bar frames one bar later, as the original did: bar b gets the harmony of bar b−1 and
+    bar 0 (an empty frame) the chord the smoothing carries back from bar 0's own harmony.
+    """
     bar_starts = timeline.bar_starts(n_columns)
     if not notes:
         return [None] * len(bar_starts)
     frames = _bar_vectors(notes, timeline, bar_starts, n_columns)
     if lag:
         frames = np.vstack([np.zeros((lag, 12)), frames])[: len(bar_starts)]
-    emit_chord = CONCENTRATION * frames @ _TEMPLATES.T  # (frames, 97)
-    emit = np.tile(emit_chord, (1, 12))  # same emission under every key
-    n_states = emit.shape[1]
-    score = emit[0] - np.log(n_states)
-    back = np.zeros((len(frames), n_states), dtype=np.int64)
-    for f in range(1, len(frames)):
-        cand = score[:, None] + _LOG_TRANS
-        back[f] = cand.argmax(0)
-        score = cand.max(0) + emit[f]
-    path = [int(score.argmax())]
-    for f in range(len(frames) - 1, 0, -1):
-        path.append(int(back[f, path[-1]]))
+    emit = CONCENTRATION * frames @ _TEMPLATES.T  # (frames, 97); the same under every key
+    return [None if c == 0 else CHORDS[c - 1] for c in _viterbi(emit)]
+
+
+def _viterbi(emit: np.ndarray) -> list[int]:
+    """Most likely chord index (0 = N.C.) per frame, given (frames, 97) log emissions, over (key, chord) states.
+
+    Uses the two-factor transitions: O(keys·chords²) per frame instead of O((keys·chords)²).
+    """
+    global _TRANSITIONS
+    if _TRANSITIONS is None:
+        _TRANSITIONS = _log_transitions()
+    log_fresh, log_same = _TRANSITIONS
+    n_keys, n_chords = log_fresh.shape
+    n_frames = len(emit)
+    score = np.broadcast_to(emit[0] - np.log(n_keys * n_chords), (n_keys, n_chords))
+    back_key = np.zeros((n_frames, n_keys, n_chords), dtype=np.int64)
+    back_chord = np.zeros((n_frames, n_keys, n_chords), dtype=np.int64)
+    keys = np.arange(n_keys)
+    for f in range(1, n_frames):
+        # Staying in the key: best previous chord for each (key, new chord).
+        cand = score[:, :, None] + log_same  # (key, c1, c2)
+        stay_chord = cand.argmax(1)
+        stay = np.take_along_axis(cand, stay_chord[:, None, :], 1)[:, 0, :]
+        # Changing key: the best state of the best other key, whatever its chord.
+        best_per_key = score.max(1)
+        order = np.argsort(-best_per_key, kind="stable")
+        other = np.where(order[0] == keys, order[1], order[0])  # best key that is not the new one
+        move = best_per_key[other][:, None] + log_fresh
+        use_move = move > stay
+        back_key[f] = np.where(use_move, other[:, None], keys[:, None])
+        back_chord[f] = np.where(use_move, score.argmax(1)[other][:, None], stay_chord)
+        score = np.where(use_move, move, stay) + emit[f][None, :]
+
+    key, chord = np.unravel_index(int(score.argmax()), score.shape)
+    path = [int(chord)]
+    for f in range(n_frames - 1, 0, -1):
+        key, chord = back_key[f, key, chord], back_chord[f, key, chord]
+        path.append(int(chord))
     path.reverse()
-    n_chords = len(CHORDS) + 1
-    return [None if s % n_chords == 0 else CHORDS[s % n_chords - 1] for s in path]
+    return path

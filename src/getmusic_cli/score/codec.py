@@ -19,8 +19,8 @@ from getmusic_cli.score.durations import decode_duration, encode_duration
 from getmusic_cli.score.keys import detect_key
 from getmusic_cli.score.song import Note, Song
 from getmusic_cli.score.timeline import Timeline
-from getmusic_cli.score.tracks import CHORDS, INSTRUMENTS, duration_row, pitch_row
-from getmusic_cli.score.vocab import Vocabulary
+from getmusic_cli.score.tracks import CHORDS, DEFAULT_VELOCITY, INSTRUMENTS, duration_row, pitch_row
+from getmusic_cli.score.vocab import KINDS, Vocabulary
 
 # Subsets tried when reducing an out-of-vocabulary group; bigger groups fall back to fewer candidates.
 _MAX_SUBSET_SEARCH = 8
@@ -39,7 +39,7 @@ class ClassReport:
     encoded: int = 0  # notes that made it into the score unchanged
     reduced: int = 0  # notes removed to fit a group into the vocabulary
     dropped: int = 0  # notes lost for another reason (see reasons)
-    lengthened: int = 0  # groups shorter than half a 16th, kept as a 16th
+    lengthened: int = 0  # notes of groups shorter than half a 16th, kept as 16ths
     reasons: Counter = field(default_factory=Counter)
 
 
@@ -54,7 +54,7 @@ class CodecReport:
             if r.reduced:
                 line += f", {r.reduced} reduced to fit the vocabulary"
             if r.lengthened:
-                line += f", {r.lengthened} very short onsets kept as 16ths"
+                line += f", {r.lengthened} very short notes kept as 16ths"
             if r.dropped:
                 line += f", {r.dropped} dropped (" + ", ".join(f"{k}: {v}" for k, v in r.reasons.items()) + ")"
             lines.append(line)
@@ -119,46 +119,61 @@ def encode(
 
 
 def _encode_group(name, col, group, shift, timeline, vocab, tokens, r: ClassReport) -> None:
-    lowest = min(group, key=lambda n: n.pitch)
-    length = timeline.tick_to_column(lowest.end) - col
-    code = encode_duration(length)
-    if code == 0:
-        code = 1  # shorter than half a 16th: keep it as a 16th rather than lose it
-        r.lengthened += 1
-    pitches = sorted({n.pitch + shift for n in group})
-    in_range = [p for p in pitches if 0 <= p < 128]
-    lost_range = len(group) - len([n for n in group if 0 <= n.pitch + shift < 128])
+    """One onset column of one track: a (possibly reduced) pitch token and the duration of its lowest note."""
+    in_range = [n for n in group if 0 <= n.pitch + shift < 128]
+    lost_range = len(group) - len(in_range)
     if lost_range:
         r.dropped += lost_range
         r.reasons["pitch out of range after transposition"] += lost_range
     if not in_range:
         return
-    chosen = _nearest_token(name, tuple(in_range), vocab)
-    kept_notes = [n for n in group if n.pitch + shift in chosen]
-    r.encoded += len(kept_notes)
-    r.reduced += len(group) - lost_range - len(kept_notes)
+    chosen = _nearest_token(name, tuple(sorted({n.pitch + shift for n in in_range})), vocab)
+    kept = [n for n in in_range if n.pitch + shift in chosen]
+    r.encoded += len(kept)
+    r.reduced += len(in_range) - len(kept)
+    # The group's duration is its lowest note's (the shortest one if that pitch sounds twice).
+    lowest = min(kept, key=lambda n: (n.pitch, n.end))
+    code = encode_duration(timeline.tick_to_column(lowest.end) - col)
+    if code == 0:
+        code = 1  # shorter than half a 16th: keep it as a 16th rather than lose it
+        r.lengthened += len(kept)
     tokens[pitch_row(name), col] = vocab.id(vocab.pitch_token(name, chosen))
     tokens[duration_row(name), col] = vocab.duration_id(code)
 
 
 def _nearest_token(name: str, pitches: tuple[int, ...], vocab: Vocabulary) -> tuple[int, ...]:
-    """The group itself if it is a token; else the lead's top note, or the largest subset that is a token."""
+    """The group itself if it is a token; else the lead's top note, or the largest subset that is a token.
+
+    Among subsets of one size, those keeping the outer notes (bass line and top line) come first, then the
+    higher ones (drums: the lower ones, kick and snare before cymbals). Single pitches are always tokens.
+    """
     if vocab.get(vocab.pitch_token(name, pitches)) is not None:
         return pitches
+    low_first = name in ("bass", "drums")
     if name == "lead" or len(pitches) == 1:
         return (pitches[-1],)
+    # Very large groups: search among the outer notes only (subset count grows as 2^n).
     search = pitches if len(pitches) <= _MAX_SUBSET_SEARCH else pitches[:2] + pitches[-(_MAX_SUBSET_SEARCH - 2):]
-    for size in range(len(search) - 1, 1, -1):
-        # Prefer subsets that keep the outer notes (bass line and top line), then higher ones.
-        subsets = sorted(combinations(search, size), key=lambda s: (-(s[0] == pitches[0]) - (s[-1] == pitches[-1]), [-p for p in s]))
-        for subset in subsets:
+    sign = 1 if low_first else -1
+
+    def preference(subset: tuple[int, ...]):
+        outer = (subset[0] == pitches[0]) + (subset[-1] == pitches[-1])
+        return -outer, [sign * p for p in subset]
+
+    largest = len(search) if len(search) < len(pitches) else len(search) - 1
+    for size in range(largest, 1, -1):
+        for subset in sorted(combinations(search, size), key=preference):
             if vocab.get(vocab.pitch_token(name, subset)) is not None:
                 return subset
-    return (pitches[-1],) if name != "bass" else (pitches[0],)
+    return (pitches[0],) if low_first else (pitches[-1],)
 
 
 def decode(score: GETScore, vocab: Vocabulary, timeline: Timeline, classes: list[str] | None = None) -> dict[str, list[Note]]:
-    """Notes per class, in ticks, from the onset columns whose duration cell holds a T token."""
+    """Notes per class, in ticks, from the onset columns whose duration cell holds a T token.
+
+    [MASK], [EMPTY] and ``<pad>`` cells produce nothing; the pitch shift is undone (not for drums); notes get
+    the class's default velocity (GETScore has none).
+    """
     out: dict[str, list[Note]] = {}
     for name in classes or list(INSTRUMENTS):
         prow, drow = score.tokens[pitch_row(name)], score.tokens[duration_row(name)]
@@ -174,6 +189,18 @@ def decode(score: GETScore, vocab: Vocabulary, timeline: Timeline, classes: list
             end = timeline.column_to_tick(int(col) + decode_duration(code))
             for p in pitches:
                 if 0 <= p - shift < 128:
-                    notes.append(Note(start, end, p - shift))
+                    notes.append(Note(start, end, p - shift, DEFAULT_VELOCITY[name]))
         out[name] = sorted(notes, key=lambda n: (n.start, n.pitch))
+    return out
+
+
+def decode_chords(score: GETScore, vocab: Vocabulary) -> list[tuple[int, str] | None]:
+    """The chord per bar read from the chord rows at each bar's first column, in the song's own key."""
+    roots = {int(i): r for r, i in enumerate(vocab.allowed_ids(pitch_row(CHORDS))[1:])}
+    kinds = {int(i): k for i, k in zip(vocab.allowed_ids(duration_row(CHORDS))[1:], KINDS)}
+    out: list[tuple[int, str] | None] = []
+    for col in score.bar_starts:
+        root = roots.get(int(score.tokens[pitch_row(CHORDS), col]))
+        kind = kinds.get(int(score.tokens[duration_row(CHORDS), col]))
+        out.append(None if root is None or kind is None else ((root - score.pitch_shift) % 12, kind))
     return out

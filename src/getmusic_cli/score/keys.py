@@ -44,19 +44,22 @@ class Key:
 
 
 def detect_key(notes: list[Note], ticks_per_beat: int = 480) -> Key:
-    """Pitched notes only. Weight = duration code × velocity//4, as the original; C major when silent."""
+    """The key of the pitched ``notes`` (drums excluded by the caller); C major when there is nothing to weigh.
+
+    Each note weighs (duration code) × (velocity // 4), the duration measured on the 16th grid as the codec does,
+    so pass the song's ``ticks_per_beat``.
+    """
     hist = np.zeros(12)
     for n in notes:
-        code = encode_duration(round((n.end - n.start) * 4 / ticks_per_beat))
-        hist[n.pitch % 12] += code * (n.velocity // 4)
-    if hist.sum() == 0:
+        n16 = round(n.end * 4 / ticks_per_beat) - round(n.start * 4 / ticks_per_beat)
+        hist[n.pitch % 12] += encode_duration(n16) * (n.velocity // 4)
+    if hist.sum() <= 0:
         return Key(0, False)
     hist /= hist.sum()
     scores = PROFILES @ hist
-    best = np.flatnonzero(np.isclose(scores, scores.max()))
-    major = int(best[0])
-    minor = int(best[1]) if len(best) > 1 else None
-    # Relative major and minor tie; the minor wins only if its tonic sounds more than the major's.
-    if minor is not None and minor >= 12 and hist[minor % 12] > hist[major % 12]:
-        return Key(minor % 12, True)
-    return Key(major % 12, major >= 12)
+    best = np.flatnonzero(np.isclose(scores, scores.max()))  # ascending: majors first; relative pairs always tie
+    # The original: of the tied relative pair, the minor wins only if its tonic weighs strictly more than the
+    # major's. Generalised to any tie (several majors can fit a few notes equally): the tied key whose tonic
+    # weighs most, the first (a major) on equal weights. For a pair this is exactly the original's rule.
+    choice = int(best[int(np.argmax(hist[best % 12]))])
+    return Key(choice % 12, choice >= 12)

@@ -29,13 +29,20 @@ def _single_pitches(instrument: str) -> list[str]:
     return [f"{TOKEN_PREFIX[instrument]}{p + offset}" for p in range(128)]
 
 
+def _is_int(text: str) -> bool:
+    text = text.strip()
+    return text.lstrip("-").isdigit()
+
+
 class Vocabulary:
     def __init__(self, tokens: list[str], counts: list[int] | None = None):
         self.tokens = list(tokens)
         self.counts = list(counts) if counts is not None else [0] * len(tokens)
-        self._ids = {t: i for i, t in enumerate(self.tokens)}
-        if len(self._ids) != len(self.tokens):
-            raise GetMusicError("vocabulary has duplicate tokens")
+        self._ids: dict[str, int] = {}
+        for i, t in enumerate(self.tokens):
+            if t in self._ids:
+                raise GetMusicError(f"token {t!r} appears twice (lines {self._ids[t] + 1} and {i + 1})")
+            self._ids[t] = i
         self._index_layout()
 
     # ----- layout -----
@@ -43,21 +50,29 @@ class Vocabulary:
     def _index_layout(self) -> None:
         def need(token: str) -> int:
             if token not in self._ids:
-                raise GetMusicError(f"vocabulary lacks the token {token!r}")
+                raise GetMusicError(f"the token {token!r} is missing")
             return self._ids[token]
 
         self.pad_id = need(PAD)
         self._duration_ids = [need(f"T{c}") for c in range(1, N_DURATIONS + 1)]
         self._duration_codes = {id_: code for code, id_ in enumerate(self._duration_ids, 1)}
+        # Instrument blocks are found by scanning prefixes (chord names such as "Bb" or "m7" are no pitch tokens).
+        block_ids: dict[str, list[int]] = {name: [] for name in INSTRUMENTS}
+        for i, t in enumerate(self.tokens):
+            instrument = _PREFIX_CLASS.get(t[:1])
+            if instrument is not None and t[1:2] and (t[1].isdigit() or t[1] == "-"):
+                if not all(_is_int(p) for p in t[1:].split(" ")):
+                    raise GetMusicError(f"line {i + 1}: {t!r} is not a pitch token")
+                block_ids[instrument].append(i)
         self._blocks: dict[str, tuple[int, int]] = {}
-        for instrument in INSTRUMENTS:
-            ids = [i for i, t in enumerate(self.tokens) if _PREFIX_CLASS.get(t[:1]) == instrument and t[1:2] != ""
-                   and (t[1].isdigit() or t[1] == "-")]
+        for instrument, ids in block_ids.items():
             if not ids:
-                raise GetMusicError(f"vocabulary has no {instrument} tokens")
-            lo, hi = min(ids), max(ids)
+                raise GetMusicError(f"there are no {instrument} tokens")
+            lo, hi = ids[0], ids[-1]
             if hi - lo + 1 != len(ids):
-                raise GetMusicError(f"vocabulary's {instrument} tokens are not one contiguous block")
+                raise GetMusicError(f"the {instrument} tokens are not one contiguous block (lines {lo + 1}-{hi + 1})")
+            for p in range(128):  # the codec relies on every single pitch being a token
+                need(self.pitch_token(instrument, (p,)))
             self._blocks[instrument] = (lo, hi)
         self._root_ids = [need(r) for r in ROOTS]
         self._kind_ids = [need(k) for k in KINDS]
@@ -103,6 +118,9 @@ class Vocabulary:
         return self.tokens[id_]
 
     def duration_id(self, code: int) -> int:
+        """Id of the token T<code>, code 1..15 (code 0, shorter than a 16th, has no token)."""
+        if not 1 <= code <= N_DURATIONS:
+            raise ValueError(f"duration code {code} has no token (codes 1..{N_DURATIONS})")
         return self._duration_ids[code - 1]
 
     def code_of_duration_id(self, id_: int) -> int | None:
@@ -140,14 +158,20 @@ class Vocabulary:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise GetMusicError(f"cannot read vocabulary {path}: {exc}") from None
+        text = text.rstrip("\r\n")  # blank lines at the end are harmless
+        if not text:
+            raise GetMusicError(f"vocabulary {path} is empty")
         tokens, counts = [], []
-        for n, line in enumerate(text.splitlines(), 1):
-            token, sep, count = line.partition("\t")
-            if not sep or not token:
-                raise GetMusicError(f"{path}: line {n} is not 'token<TAB>count'")
+        for n, line in enumerate(text.split("\n"), 1):
+            token, sep, count = line.removesuffix("\r").partition("\t")
+            if not sep or not token or not _is_int(count):
+                raise GetMusicError(f"vocabulary {path}: line {n} is not 'token<TAB>count'")
             tokens.append(token)
-            counts.append(int(count) if count.strip().lstrip("-").isdigit() else 0)
-        return cls(tokens, counts)
+            counts.append(int(count))
+        try:
+            return cls(tokens, counts)
+        except GetMusicError as exc:
+            raise GetMusicError(f"vocabulary {path}: {exc}") from None
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.tokens, self.counts)), encoding="utf-8")
