@@ -44,9 +44,33 @@ def test_multitrack_table(cli):
         row = next(line for line in out.splitlines() if f" {name} " in line and why in line)
         assert f" {cls} " in row
     assert "key: C major" in out
+    assert "classes (codec: " in out
+    lead_row = next(line for line in out.splitlines() if line.startswith("│ lead ") and "│ 0 " in line)
+    assert lead_row.split("│")[3].strip() == "32"  # notes of the lead class
     chords = next(line for line in out.splitlines() if "bars   1-8" in line)
     assert [c.strip() for c in chords.split("|")[1:]] == ["C", "Am", "F", "G"] * 2
     assert result.stderr == ""
+
+
+@needs_analysis
+def test_codec_report_per_class_with_the_basic_vocabulary():
+    from getmusic_cli.inspect import analyse
+    from getmusic_cli.score.vocab import Vocabulary
+
+    result = analyse(DATA / "multitrack.mid", vocab=Vocabulary.basic())
+    counts = {c: (r.notes, r.encoded, r.reduced, r.dropped) for c, r in result.report.classes.items()}
+    # Single pitches only: every held triad keeps one note; the monophonic lead and bass lose nothing.
+    assert counts == {"lead": (32, 32, 0, 0), "bass": (16, 16, 0, 0), "drums": (64, 32, 32, 0),
+                      "guitar": (24, 8, 16, 0), "piano": (24, 8, 16, 0), "strings": (24, 8, 16, 0)}
+    assert result.n_bars == 8 and result.n_columns == 128
+    assert result.key.name == "C major" and len(result.chords) == 8
+
+
+@needs_analysis
+def test_model_option_picks_the_vocabulary(cli):
+    result = cli("inspect", DATA / "waltz_3_4.mid", "--model", "debug")
+    assert result.exit_code == 0, result.stderr
+    assert "classes (codec: vocabulary of model 'debug')" in result.stdout
 
 
 @needs_analysis
