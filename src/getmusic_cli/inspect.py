@@ -55,7 +55,9 @@ def pitched_notes(song: Song) -> list[Note]:
     return [n for c in song.classes() if c != "drums" for n in song.notes[c]]
 
 
-def analyse(path: str | Path, overrides: dict[str, str] | None = None, vocab=None, model: str | None = None) -> Inspection:
+def analyse(
+    path: str | Path, overrides: dict[str, str] | None = None, vocab=None, model: str | None = None
+) -> Inspection:
     """Read, map and analyse a song. The codec report is measured against `vocab`, else the vocabulary of `model`
     (see codec_vocabulary). Refuses (GetMusicError) files without pitched notes: no key or chords there.
     """
@@ -88,7 +90,8 @@ def _signature_text(song: Song, timeline) -> str:
     for ts in song.time_signatures:
         bar = timeline.bar_of_column(timeline.tick_to_column(ts.tick)) + 1
         parts.append(f"{ts.numerator}/{ts.denominator} (bar {bar})")
-    return ", ".join(parts) if len(parts) > 1 else f"{song.time_signatures[0].numerator}/{song.time_signatures[0].denominator}"
+    first = song.time_signatures[0]
+    return ", ".join(parts) if len(parts) > 1 else f"{first.numerator}/{first.denominator}"
 
 
 def _tempo_text(song: Song, timeline) -> str:
@@ -184,7 +187,8 @@ def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
     tpb = song.ticks_per_beat
     bar_ticks = [timeline.column_to_tick(c) for c in timeline.bar_starts(result.n_columns)]
     has_drums = bool(song.notes.get("drums"))
-    fig, axes = plt.subplots(2 if has_drums else 1, 1, figsize=(min(4 + 0.6 * result.n_bars, 40), 6 if has_drums else 4.5),
+    width = min(4 + 0.6 * result.n_bars, 40)
+    fig, axes = plt.subplots(2 if has_drums else 1, 1, figsize=(width, 6 if has_drums else 4.5),
                              sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1] if has_drums else [1]})
     roll, drums = axes[0][0], axes[1][0] if has_drums else None
     for cls in reversed(INSTRUMENTS):  # lead drawn last, on top

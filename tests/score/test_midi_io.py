@@ -19,7 +19,8 @@ TPB = 480
 
 def raw_notes(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
     midi = miditoolkit.MidiFile(str(path))
-    return {i.name: [(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in i.notes] for i in midi.instruments}
+    return {i.name: [(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in i.notes]
+            for i in midi.instruments}
 
 
 def as_tuples(notes) -> list[tuple[int, int, int, int]]:
@@ -228,7 +229,8 @@ def test_write_generated_tracks(tmp_path):
     notes = [Note(0, TPB, 36, 98), Note(TPB, 2 * TPB, 38, 98)]
     out = write_midi(tmp_path / "g.mid", ticks_per_beat=TPB, tempos=[TempoChange(0, 100.0)],
                      time_signatures=[TimeSignature(0, 4, 4)],
-                     tracks=[OutTrack("drums (getmusic)", 0, True, notes), OutTrack("bass (getmusic)", 32, False, notes)])
+                     tracks=[OutTrack("drums (getmusic)", 0, True, notes),
+                             OutTrack("bass (getmusic)", 32, False, notes)])
     midi = miditoolkit.MidiFile(str(out))
     assert [(i.name, int(i.program), i.is_drum) for i in midi.instruments] == [
         ("drums (getmusic)", 0, True), ("bass (getmusic)", 32, False)

@@ -102,7 +102,8 @@ def _tempos(path: Path, midi) -> list[TempoChange]:
         bpm = float(change.tempo)
         if not MIN_BPM <= bpm <= MAX_BPM:
             raise GetMusicError(
-                f"{path.name}: absurd tempo of {bpm:g} BPM at tick {int(change.time)} (expected {MIN_BPM:g}..{MAX_BPM:g})"
+                f"{path.name}: absurd tempo of {bpm:g} BPM at tick {int(change.time)} "
+                f"(expected {MIN_BPM:g}..{MAX_BPM:g})"
             )
         by_tick[int(change.time)] = bpm  # the last one at a tick wins
     tempos: list[TempoChange] = []

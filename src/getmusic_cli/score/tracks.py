@@ -282,7 +282,7 @@ def classify(track, override: str | None = None) -> tuple[str | None, str]:
 
 
 def _collapse_octaves(notes: Sequence, tolerance: int) -> list:
-    """Notes with octave doublings (same onset, same pitch class) reduced to the top note: a doubled line is one line."""
+    """Octave doublings (same onset, same pitch class) reduced to the top note: a doubled line is one line."""
     ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
     kept: list = []
     group_start, group_classes = None, set()
