@@ -173,3 +173,21 @@ def test_too_many_columns_is_an_error():
     net = build_network(config).eval()
     with pytest.raises(GetMusicError, match="exceed"):
         net(*_inputs(b=1, length=33, config=config))
+
+
+def test_rotary_table_is_exact_at_the_last_column():
+    # The original's table was made in float64: float32 angles would be off by ~1e-4 here.
+    cos, sin = rotary_cos_sin(1536, 64, 10000.0, torch.device("cpu"))
+    for i in range(32):
+        angle = 1535 * 10000.0 ** (-2 * i / 64)
+        assert abs(cos[1535, 2 * i].item() - math.cos(angle)) < 1e-6
+        assert abs(sin[1535, 2 * i + 1].item() - math.sin(angle)) < 1e-6
+
+
+def test_training_works_after_an_inference_mode_call():
+    net = build_network(_config())
+    tokens, t, condition = _inputs(length=16)
+    with torch.inference_mode():
+        net.eval()(tokens, t, condition)  # first call builds the cached rotary table
+    net.train()(tokens, t, condition).sum().backward()
+    assert net.layers[0].query.weight.grad is not None

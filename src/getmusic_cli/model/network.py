@@ -36,11 +36,17 @@ def timestep_sinusoid(t: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def rotary_cos_sin(length: int, head_dim: int, base: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos/sin of shape (L, head_dim), each angle repeated for its interleaved pair (2i, 2i+1)."""
-    i = torch.arange(head_dim // 2, device=device, dtype=torch.float32)
+    """cos/sin of shape (L, head_dim), each angle repeated for its interleaved pair (2i, 2i+1).
+
+    Angles are formed in float64 and rounded once to float32, as the original's stored table was: float32
+    angles would be off by up to 1e-4 rad at column 1535.
+    """
+    i = torch.arange(head_dim // 2, dtype=torch.float64)
     inv_freq = base ** (-2.0 * i / head_dim)
-    angles = torch.arange(length, device=device, dtype=torch.float32)[:, None] * inv_freq[None, :]
-    return angles.cos().repeat_interleave(2, dim=-1), angles.sin().repeat_interleave(2, dim=-1)
+    angles = torch.arange(length, dtype=torch.float64)[:, None] * inv_freq[None, :]
+    cos = angles.cos().repeat_interleave(2, dim=-1).float()
+    sin = angles.sin().repeat_interleave(2, dim=-1).float()
+    return cos.to(device), sin.to(device)
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -111,6 +117,7 @@ class GETDiffNetwork(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.n_layers))
         self.output_project = nn.Sequential(nn.Linear(h, r * e), nn.SiLU(), nn.Linear(r * e, r * e))
         self.head_bias = nn.Parameter(torch.zeros(k))
+        self._rotary_tables: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def forward(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         """tokens (B,R,L) int64, t (B,) int64, condition (B,R,L) bool -> features (B,R,L,E)."""
@@ -126,7 +133,8 @@ class GETDiffNetwork(nn.Module):
         x = cells.permute(0, 2, 1, 3).reshape(b, l, r * cfg.embed_dim)
         x = F.dropout(self.embed_norm(x), cfg.dropout, self.training)
         x = self.input_project(x)
-        cos, sin = rotary_cos_sin(l, cfg.hidden_size // cfg.n_heads, cfg.rope_base, x.device)
+        cos, sin = self._rotary(x.device)
+        cos, sin = cos[:l], sin[:l]
         mask = None
         if not self.training and cfg.band_width > 0 and l > cfg.train_length:
             mask = band_mask(l, cfg.band_width, x.device, torch.float32)
@@ -134,6 +142,18 @@ class GETDiffNetwork(nn.Module):
             x = layer(x, cos, sin, mask)
         x = self.output_project(x)
         return x.view(b, l, r, cfg.embed_dim).permute(0, 2, 1, 3)
+
+    def _rotary(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (max_length, head_dim) rotary table on DEVICE, made once per device (not a state-dict entry)."""
+        key = str(device)
+        if key not in self._rotary_tables:
+            cfg = self.config
+            # Ordinary tensors even when first asked for under inference_mode: training reuses them.
+            with torch.inference_mode(False):
+                self._rotary_tables[key] = rotary_cos_sin(
+                    cfg.max_length, cfg.hidden_size // cfg.n_heads, cfg.rope_base, device
+                )
+        return self._rotary_tables[key]
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:
         """Tied head over the real tokens only: (..., E) -> (..., n_real_tokens)."""
