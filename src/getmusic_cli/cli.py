@@ -301,3 +301,22 @@ def models_import_original(
     from getmusic_cli.hub.commands import import_original_command
 
     import_original_command(console, checkpoint, output, vocab, force, cache_dir)
+
+
+# ----- export -----
+
+export_app = typer.Typer(help="Export a model for other runtimes.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("onnx")
+def export_onnx(
+    model: str = typer.Argument(..., help="Model to export (any --model spec, e.g. debug or a bundle folder)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle folder to write (the model's own folder: add model.onnx to it)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output folder or model.onnx."),
+    cache_dir: Path = _cache_opt,
+) -> None:
+    """Add model.onnx (the denoiser for --backend onnx) to a bundle, checked against torch."""
+    from getmusic_cli.runtime.onnx_export import export_bundle, render_report
+
+    console.print(render_report(export_bundle(model, output, force=force, cache_dir=cache_dir)))

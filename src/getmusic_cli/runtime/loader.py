@@ -16,7 +16,9 @@ BACKENDS = ("torch", "onnx")
 def load_denoiser(bundle: "Bundle", device: str = "auto", backend: str = "torch") -> Denoiser:
     """A bundle without weights (the debug model) gets the seeded random init."""
     if backend == "onnx":
-        raise GetMusicError("the ONNX back end is not available yet")
+        from getmusic_cli.runtime.onnx_backend import load_onnx_denoiser
+
+        return load_onnx_denoiser(bundle, device)
     if backend != "torch":
         raise GetMusicError(f"unknown back end {backend!r} (use {' or '.join(BACKENDS)})")
     from getmusic_cli.model.network import build_network
