@@ -53,7 +53,7 @@ class CodecReport:
             line = f"{name}: {r.encoded}/{r.notes} notes encoded"
             if r.reduced:
                 line += f", {r.reduced} reduced to fit the vocabulary"
-            if r.lengthened:
+            if r.lengthened and name != "drums":  # short hits are the norm for drums: not worth a word
                 line += f", {r.lengthened} very short notes kept as 16ths"
             if r.dropped:
                 line += f", {r.dropped} dropped (" + ", ".join(f"{k}: {v}" for k, v in r.reasons.items()) + ")"
