@@ -18,7 +18,9 @@ from getmusic_cli.model.diffusion import (
     cell_losses,
     choose_task,
     diffusion_loss,
+    head_losses,
     posterior,
+    predicted_log_p0,
     q_sample,
 )
 from getmusic_cli.model.network import build_network
@@ -223,6 +225,36 @@ def test_diffusion_loss_equals_brute_force_reference():
     assert loss.item() == pytest.approx(want.item(), rel=1e-4)
     assert torch.equal(stats["t"], t) and stats["sample_losses"].shape == (3,)
     assert set(stats) >= {"loss", "vlb", "aux", "t", "p_t", "sample_losses"}
+
+
+def test_head_losses_in_chunks_equal_one_pass_with_gradients():
+    config = dataclasses.replace(debug_config(vocab_size=50), num_timesteps=10, **NOISY)
+    net = build_network(config, seed=2)
+    schedule = Schedule(config)
+    g = torch.Generator().manual_seed(6)
+    m = 37
+    feats = torch.randn(m, config.embed_dim, generator=g)
+    x0 = torch.randint(0, config.n_real_tokens, (m,), generator=g)
+    x_t = torch.where(torch.rand(m, generator=g) < 0.5, torch.full_like(x0, config.mask_id), x0)
+    t = torch.randint(0, 10, (m,), generator=g)
+
+    def run(chunked: bool):
+        net.zero_grad()
+        f = feats.clone().requires_grad_(True)
+        if chunked:  # 50 classes x 8 cells per chunk: 5 chunks, the last one short
+            vlb, ce = head_losses(net, f, x0, x_t, t, schedule, chunk_elements=8 * 50)
+        else:
+            vlb, ce = cell_losses(predicted_log_p0(net, f), x0, x_t, t, schedule)
+        (vlb * torch.linspace(0.5, 1.5, m) + 0.1 * ce).sum().backward()
+        return vlb.detach(), ce.detach(), f.grad, net.token_embedding.weight.grad.clone(), net.head_bias.grad.clone()
+
+    for got, want in zip(run(True), run(False)):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    with torch.no_grad():  # evaluation: same values without the checkpointing
+        vlb, _ = head_losses(net, feats, x0, x_t, t, schedule, chunk_elements=8 * 50)
+    torch.testing.assert_close(vlb, run(False)[0])
+    empty = head_losses(net, feats[:0], x0[:0], x_t[:0], t[:0], schedule)
+    assert empty[0].shape == (0,)
 
 
 def test_loss_is_finite_and_falls_when_overfitting():
