@@ -1,4 +1,4 @@
-"""Denoiser on a torch GETDiffNetwork: bf16 autocast on CUDA, float32 on CPU."""
+"""Denoiser on a torch GETDiffNetwork: bf16 (else fp16) autocast on CUDA, float32 on CPU."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ class TorchDenoiser(Denoiser):
 
     def _autocast(self):
         if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            # bf16 where the GPU has it (Ampere and later); fp16 on older cards, which lack bf16.
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
         return contextlib.nullcontext()
 
     def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
