@@ -187,10 +187,10 @@ class _LossModule(torch.nn.Module):
         self.network = network
         self.t_sampler = t_sampler
 
-    def forward(self, x0, condition, not_empty):
+    def forward(self, x0, condition, not_empty, generator=None):
         from getmusic_cli.model.diffusion import diffusion_loss
 
-        return diffusion_loss(self.network, x0, condition, not_empty, self.t_sampler)
+        return diffusion_loss(self.network, x0, condition, not_empty, self.t_sampler, generator)
 
 
 def train(options: TrainOptions, console=None) -> TrainResult:
@@ -345,16 +345,16 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     with _Stopper() as stopper:
         while step < options.steps:
             seed = dd.step_seed(options.seed, step, info.rank)
-            torch.manual_seed(seed)
-            generator = torch.Generator().manual_seed(seed)
+            torch.manual_seed(seed)  # dropout
             x0 = torch.from_numpy(data.train.get(sharder.indices(step)))
-            x0, condition, not_empty = choose_task(x0, generator, vocab)
+            x0, condition, not_empty = choose_task(x0, torch.Generator().manual_seed(seed), vocab)
+            noise = torch.Generator(device=device).manual_seed(seed + 1)  # timesteps and noise
             x0, condition, not_empty = x0.to(device), condition.to(device), not_empty.to(device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, lr, warmup, options.steps)
             network.train()
             with autocast:
-                loss, stats = model(x0, condition, not_empty)
+                loss, stats = model(x0, condition, not_empty, noise)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 0.5)
             optimizer.step()
@@ -417,12 +417,14 @@ def validate(network, config, data: Dataset, vocab, options: TrainOptions, info,
         if b % info.world_size != info.rank:
             continue
         seed = dd.step_seed(VALID_SEED, b, 0)
-        torch.manual_seed(seed)
         x0 = torch.from_numpy(data.valid.get(idx))
         x0, condition, not_empty = choose_task(x0, torch.Generator().manual_seed(seed), vocab)
         sampler = TimestepSampler(config)  # fresh: uniform timesteps
+        noise = torch.Generator(device=device).manual_seed(seed + 1)
         with autocast or nullcontext():
-            loss, _ = diffusion_loss(network, x0.to(device), condition.to(device), not_empty.to(device), sampler)
+            loss, _ = diffusion_loss(
+                network, x0.to(device), condition.to(device), not_empty.to(device), sampler, noise
+            )
         total += float(loss) * len(idx)
         count += len(idx)
     torch.set_rng_state(rng_state)
@@ -492,7 +494,10 @@ def _load_sampler(t_sampler, tensors: dict, meta: dict) -> None:
 
 
 def _sync_sampler(t_sampler, stats, info) -> None:
-    """Placeholder until the sampler's update API is known (see diffusion.TimestepSampler)."""
+    """Every rank feeds every rank's (t, loss) pairs to its sampler, so all samplers stay identical."""
+    t = dd.gather_concat(stats["t"], info)
+    losses = dd.gather_concat(stats["sample_losses"].float(), info)
+    t_sampler.update(t, losses)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""The trainer on CPU with the debug config: exact resume after a signal, learning, bundle, bad runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.hub.bundle import load_bundle
+from getmusic_cli.train.checkpoint import CHECKPOINT_NAME
+from getmusic_cli.train.trainer import TrainOptions, train
+from songs import write_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("songs")
+    write_corpus(folder, n=8, bars=8)
+    return folder
+
+
+def options(corpus: Path, run: Path, **kw) -> TrainOptions:
+    base = dict(config="debug", steps=6, batch_size=4, length=64, device="cpu", seed=3, eval_every=100,
+                save_every=100, log_every=1, valid_batches=2, workers=0)
+    base.update(kw)
+    return TrainOptions(data_dir=corpus, run_dir=run, **base)
+
+
+def test_resume_after_a_signal_matches_an_uninterrupted_run(corpus, tmp_path):
+    full = train(options(corpus, tmp_path / "full"))
+    assert full.step == 6 and not full.interrupted
+
+    def interrupt(step: int) -> None:
+        if step == 3:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does: handled, checkpoint, stop
+
+    cut = train(options(corpus, tmp_path / "cut", on_step=interrupt))
+    assert cut.interrupted and cut.step == 3 and cut.bundle is None
+    assert (tmp_path / "cut" / CHECKPOINT_NAME).is_file()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+    resumed = train(options(corpus, tmp_path / "cut", resume=True))
+    assert resumed.step == 6 and not resumed.interrupted
+    a, b = full.network.state_dict(), resumed.network.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for k, v in full.ema.shadow.items():
+        assert torch.equal(v, resumed.ema.shadow[k]), k
+    # The bundles (EMA weights) are identical too and load as models.
+    fa, fb = load_bundle(full.bundle), load_bundle(resumed.bundle)
+    assert fa.config.classes == fb.config.classes
+    assert (Path(full.bundle) / "model.safetensors").read_bytes() == (Path(resumed.bundle) / "model.safetensors").read_bytes()
+    steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
+             if json.loads(line)["split"] == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6]  # the log continues where it stopped
+
+
+def test_tiny_run_learns_and_writes_a_usable_bundle(corpus, tmp_path):
+    result = train(options(corpus, tmp_path / "run", steps=30, eval_every=10, batch_size=8, length=32, lr=3e-3, log_every=10))
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    valid = [r["loss"] for r in log if r["split"] == "valid"]
+    assert len(valid) == 3
+    assert valid[-1] < 0.8 * valid[0], valid
+    train_rows = [r for r in log if r["split"] == "train"]
+    assert all(r["cells_per_s"] > 0 and r["lr"] > 0 for r in train_rows)
+    bundle = load_bundle(result.bundle)
+    assert bundle.config.vocab_size == bundle.vocab.size == result.data.vocab.size
+    assert bundle.config.classes == result.data.classes and "lead" in bundle.config.classes
+    assert bundle.config.train_length == 32 and bundle.config.chord_lag == 0
+
+
+def test_bad_runs_are_one_line_errors_and_overwrite_nothing(corpus, tmp_path):
+    run = tmp_path / "run"
+    train(options(corpus, run, steps=2))
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    with pytest.raises(GetMusicError, match="already holds a training run"):
+        train(options(corpus, run, steps=2, config="small"))
+    with pytest.raises(GetMusicError, match="trained with --config debug"):
+        train(options(corpus, run, steps=4, config="small", resume=True))
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+    with pytest.raises(GetMusicError, match="nothing to resume"):
+        train(options(corpus, tmp_path / "fresh", resume=True))
+    (run / CHECKPOINT_NAME).write_bytes(b"garbage")
+    with pytest.raises(GetMusicError, match="corrupted"):
+        train(options(corpus, run, steps=4, resume=True))
+    with pytest.raises(GetMusicError, match="unknown --config"):
+        train(options(corpus, tmp_path / "x", config="huge"))
+
+
+def test_init_fine_tunes_a_bundle_and_checks_its_vocabulary(corpus, tmp_path):
+    first = train(options(corpus, tmp_path / "first", steps=2))
+    tuned = train(replace(options(corpus, tmp_path / "tuned", steps=2, config=None), init=str(first.bundle)))
+    assert tuned.data.vocab.tokens == first.data.vocab.tokens  # the model's vocabulary encodes the data
+    assert load_bundle(tuned.bundle).config.hidden_size == load_bundle(first.bundle).config.hidden_size
+    with pytest.raises(GetMusicError, match="--config and --init"):
+        train(replace(options(corpus, tmp_path / "x", steps=2), init=str(first.bundle)))
