@@ -161,15 +161,39 @@ def test_mask_in_chord_rows_or_condition_is_rejected():
         sample(FakeDenoiser(), VOCAB, bad, condition, SamplerOptions())
 
 
-def test_runs_on_the_torch_backend():
+def test_runs_on_the_debug_model_with_the_torch_backend():
+    from getmusic_cli.hub.bundle import debug_bundle
     from getmusic_cli.model.network import build_network
     from getmusic_cli.runtime.torch_backend import TorchDenoiser
 
-    config = debug_config(vocab_size=VOCAB.size)
-    den = TorchDenoiser(build_network(config, seed=0), config, torch.device("cpu"))
+    bundle = debug_bundle()
+    den = TorchDenoiser(build_network(bundle.config, seed=0), bundle.config, torch.device("cpu"))
+    tokens, condition = _task(b=3, seed=1)
+    a = sample(den, bundle.vocab, tokens, condition, SamplerOptions(steps=3, seed=0))
+    b = sample(den, bundle.vocab, tokens, condition, SamplerOptions(steps=3, seed=0))
+    c = sample(den, bundle.vocab, tokens, condition, SamplerOptions(steps=3, seed=1))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    masked = tokens == bundle.vocab.mask_id
+    assert torch.equal(a[~masked], tokens[~masked]) and not bool((a == bundle.vocab.mask_id).any())
+    for row in range(2, 6):
+        assert set(a[:, row][masked[:, row]].tolist()) <= set(bundle.vocab.allowed_ids(row).tolist())
+
+
+def test_calls_with_nothing_to_unmask_are_skipped():
     tokens, condition = _task()
-    a = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
-    b = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
-    assert torch.equal(a, b)
-    masked = tokens == VOCAB.mask_id
-    assert torch.equal(a[~masked], tokens[~masked]) and not bool((a == VOCAB.mask_id).any())
+    tokens[:, 2:6] = VOCAB.empty_id
+    tokens[0, 2, 5] = VOCAB.mask_id  # two cells to make: one bass pitch, one bass duration
+    tokens[0, 3, 5] = VOCAB.mask_id
+    progress = []
+    den = FakeDenoiser(n_t=10)
+    out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0), progress=lambda d, n: progress.append(d))
+    plan = unmask_schedule(2, 5)
+    want_t = [t for t, n in zip(timesteps(10, 6), plan + [1]) if n > 0]
+    assert [int(t[0]) for _, t in den.calls] == want_t and len(want_t) == 3
+    assert progress == [1, 2, 3, 4, 5, 6]
+    assert not bool((out == VOCAB.mask_id).any())
+    # nothing to generate: no network call at all, the input comes back
+    tokens[0, 2:4, 5] = VOCAB.empty_id
+    den = FakeDenoiser(n_t=10)
+    out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0))
+    assert den.calls == [] and torch.equal(out, tokens)

@@ -111,11 +111,19 @@ def sample(
     ]
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
+    any_target = bool(target.any())
     for call, t in enumerate(ts):
+        last = call == steps - 1
+        # A call that would unmask nothing is skipped, as the original skips such steps: its result would
+        # be thrown away (tracks with fewer masked cells than calls, or nothing to generate at all).
+        busy = any_target if last else any(plan[call] > 0 for per_b in counts for plan in per_b)
+        if not busy:
+            if progress is not None:
+                progress(call + 1, steps)
+            continue
         cur = torch.where(cond, source, cur)
         t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
         feats = denoiser.features(cur, t_vec, cond)
-        last = call == steps - 1
         for b in range(b_size):
             for j in range(N_INSTRUMENT_TRACKS):
                 rows = (2 * j, 2 * j + 1)
