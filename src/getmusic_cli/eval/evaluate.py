@@ -4,8 +4,8 @@ For each song (the valid split of DATA_DIR by the training split rule, or every 
 model's training length from the start of the song is encoded; the ``--keep`` tracks (and the chord rows, as
 the model was trained) are the condition, the ``--make`` tracks are generated. Then, per song:
 
-* chord accuracy: chords recognised (lag 0) from the generated tracks vs chords recognised from all real
-  pitched tracks of the window, bar by bar;
+* chord accuracy: chords recognised (lag 0) from the generated tracks vs chords recognised from the real
+  target tracks of the window, bar by bar (a perfect generation scores 1);
 * overlapped area of the pitch, duration and inter-onset-interval histograms of each generated track vs the
   real track of the same class.
 
@@ -51,13 +51,13 @@ class EvalOptions:
 
 
 @dataclass
-class Song:
+class EvalSong:
     rel: str
     timeline: object
     tpb: int
     window: int  # columns
     real: dict[str, list]  # decoded real notes per class (inside the window)
-    real_chords: list
+    real_chords: list  # per bar, recognised from the real target tracks
 
 
 @dataclass
@@ -82,7 +82,7 @@ class EvalReport:
         }
 
 
-def _pick_files(data_dir: Path, split: str) -> list[src.SourceFile]:
+def pick_files(data_dir: Path, split: str) -> list[src.SourceFile]:
     files = src.hash_sources(data_dir, src.scan_midi_files(data_dir))
     unique: dict[str, src.SourceFile] = {}
     for f in files:
@@ -141,7 +141,8 @@ def _pitched(notes: dict[str, list], classes) -> list:
     return [n for c in classes if c != "drums" for n in notes.get(c, [])]
 
 
-def _song_metrics(generated: dict[str, list], song: Song, make: list[str]) -> dict:
+def song_metrics(generated: dict[str, list], song: EvalSong, make: list[str]) -> dict:
+    """Metrics of generated notes per class against the real target tracks of one song."""
     from getmusic_cli.score import chords as chordlib
 
     pitched_gen = _pitched(generated, make)
@@ -196,13 +197,34 @@ def _run_system(bundle, device, songs_raw, prepared, options, length, seed, prog
     rows = []
     for tokens, (score, timeline), song in zip(generated, scores, prepared):
         notes = decode(GETScore(tokens, score.bar_starts, score.pitch_shift), bundle.vocab, timeline, classes=options.make)
-        rows.append(_song_metrics(notes, song, options.make))
+        rows.append(song_metrics(notes, song, options.make))
     return rows, _summarise(rows)
+
+
+def prepare_song(song, rel: str, bundle, options: EvalOptions) -> EvalSong | str:
+    """The real side of one song (its first window, decoded, and its target chords), or why it cannot be used."""
+    from getmusic_cli.score import chords as chordlib
+    from getmusic_cli.score.codec import decode
+
+    config, vocab = bundle.config, bundle.vocab
+    present = song.classes()
+    missing = [c for c in options.make if c not in present]
+    if missing:
+        return f"no {', '.join(missing)} to compare with"
+    if options.keep and not any(c in present for c in options.keep):
+        return f"none of {', '.join(options.keep)} to keep"
+    score, timeline, window = _encode_window(song, config, vocab, options.chords, config.train_length)
+    real = decode(score, vocab, timeline, classes=[c for c in INSTRUMENTS if c in present])
+    silent = [c for c in options.make if not real.get(c)]
+    if silent:
+        return f"{', '.join(silent)} silent in the first {window} columns"
+    pitched = _pitched(real, options.make)  # the chords of the real target tracks
+    real_chords = list(chordlib.recognize_chords(pitched, timeline, window, lag=0)) if pitched else []
+    return EvalSong(rel, timeline, song.ticks_per_beat, window, real, real_chords)
 
 
 def evaluate(options: EvalOptions, console=None) -> EvalReport:
     from getmusic_cli.hub.resolve import resolve_model
-    from getmusic_cli.score.codec import decode
     from getmusic_cli.score.midi_io import read_midi
 
     if not options.make:
@@ -219,7 +241,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         raise GetMusicError(f"model '{config.name}' was not trained on {', '.join(uncovered)}")
 
     songs_raw, prepared, names, skipped = [], [], [], []
-    for f in _pick_files(Path(options.data_dir), options.split):
+    for f in pick_files(Path(options.data_dir), options.split):
         if len(prepared) >= options.n:
             break
         try:
@@ -227,26 +249,12 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         except GetMusicError as exc:
             skipped.append((f.rel, str(exc)))
             continue
-        present = song.classes()
-        missing = [c for c in options.make if c not in present]
-        if missing:
-            skipped.append((f.rel, f"no {', '.join(missing)} to compare with"))
+        ready = prepare_song(song, f.rel, bundle, options)
+        if isinstance(ready, str):
+            skipped.append((f.rel, ready))
             continue
-        if options.keep and not any(c in present for c in options.keep):
-            skipped.append((f.rel, f"none of {', '.join(options.keep)} to keep"))
-            continue
-        score, timeline, window = _encode_window(song, config, vocab, options.chords, config.train_length)
-        real = decode(score, vocab, timeline, classes=[c for c in INSTRUMENTS if c in present])
-        silent = [c for c in options.make if not real.get(c)]
-        if silent:
-            skipped.append((f.rel, f"{', '.join(silent)} silent in the first {window} columns"))
-            continue
-        from getmusic_cli.score import chords as chordlib
-
-        pitched = _pitched(real, INSTRUMENTS)
-        real_chords = list(chordlib.recognize_chords(pitched, timeline, window, lag=0)) if pitched else []
         songs_raw.append(song)
-        prepared.append(Song(f.rel, timeline, song.ticks_per_beat, window, real, real_chords))
+        prepared.append(ready)
         names.append(f.rel)
     if not prepared:
         detail = "; ".join(f"{f}: {r}" for f, r in skipped[:3])
@@ -279,7 +287,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
     return report
 
 
-def _shuffled_rows(prepared: list[Song], make: list[str], seed: int) -> list[dict]:
+def _shuffled_rows(prepared: list[EvalSong], make: list[str], seed: int) -> list[dict]:
     """Real target tracks of another song (a derangement of the songs) against each song."""
     n = len(prepared)
     if n < 2:
@@ -292,7 +300,7 @@ def _shuffled_rows(prepared: list[Song], make: list[str], seed: int) -> list[dic
         other = prepared[partner[i]]
         # Put the other song's notes on this song's bar grid by column, so chords compare bar by bar.
         notes = {c: _retime(other.real.get(c, []), other.tpb, song.tpb) for c in make}
-        rows.append(_song_metrics(notes, song, make))
+        rows.append(song_metrics(notes, song, make))
     return rows
 
 
