@@ -148,6 +148,8 @@ def test_original_parameter_count():
     with torch.device("meta"):
         net = GETDiffNetwork(original_config())
     assert sum(p.numel() for p in net.parameters() if p.requires_grad) == 90_696_265
+    # The rotary table is computed, not stored: the original's 210 parameters minus its RoPE table.
+    assert list(net.buffers()) == [] and len(net.state_dict()) == len(list(net.parameters())) == 209
 
 
 def test_weights_round_trip_and_mismatch(tmp_path):
@@ -191,3 +193,17 @@ def test_training_works_after_an_inference_mode_call():
         net.eval()(tokens, t, condition)  # first call builds the cached rotary table
     net.train()(tokens, t, condition).sum().backward()
     assert net.layers[0].query.weight.grad is not None
+
+
+def test_layers_are_post_layer_norm():
+    # With LN gain 1 / bias 0 (the init), a post-LN layer's output is normalised at every position.
+    net = build_network(_config()).eval()
+    outputs = []
+    for layer in net.layers:
+        layer.register_forward_hook(lambda module, args, out: outputs.append(out))
+    with torch.no_grad():
+        net(*_inputs(length=10))
+    assert len(outputs) == 2
+    for out in outputs:
+        torch.testing.assert_close(out.mean(-1), torch.zeros(out.shape[:-1]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.var(-1, unbiased=False), torch.ones(out.shape[:-1]), atol=1e-3, rtol=0)
