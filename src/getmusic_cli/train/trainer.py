@@ -41,6 +41,7 @@ DATA_DIR = "data"
 RUN_VOCAB = "vocab.txt"
 DEFAULT_LR = {"debug": 1e-3, "small": 3e-4, "base": 2e-4, "original": 1e-4}
 VALID_SEED = 0x5EED
+SHOW_SKIPPED = 10  # skipped files listed on the console (all of them are in the manifest)
 
 
 @dataclass
@@ -257,8 +258,12 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             data = open_dataset(data_dir)
         if show is not None:
             show.print(f"data: {data.summary()}")
-            for entry in data.skipped:
+            skipped = data.skipped
+            for entry in skipped[:SHOW_SKIPPED]:
                 show.print(f"  skipped {entry.rel}: {entry.reason}", highlight=False)
+            if len(skipped) > SHOW_SKIPPED:
+                show.print(f"  ... and {len(skipped) - SHOW_SKIPPED} more skipped files (every reason is in "
+                           f"{data_dir / 'manifest.json'})", highlight=False)
         if options.prepare_only:
             return TrainResult(run_dir, 0, False, None, None, None, data)
 
