@@ -27,7 +27,12 @@ class SamplerOptions:
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
-    """Timestep of each network call: evenly from T-1 down to 0 (a single call uses T-1)."""
+    """Timestep of each network call: evenly from T-1 down to 0 (a single call uses T-1).
+
+    With S = T this is the original's T-1, ..., 1, 0. With fewer calls, unmasking call k (of S-1) sees a
+    masked share 1 - k/(S-1) of the target cells, and t_k = (T-1)(1 - k/(S-1)) is the step whose
+    cumulative mask probability (linear in t, reference §5.1) matches that share; the last call is t = 0.
+    """
     if steps == 1:
         return [n_timesteps - 1]
     return [int(round(v)) for v in np.linspace(n_timesteps - 1, 0, steps)]
