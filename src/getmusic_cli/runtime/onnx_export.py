@@ -165,7 +165,9 @@ def export_network(network: GETDiffNetwork, path: str | Path) -> Path:
         raise
     except Exception as exc:  # noqa: BLE001 - the exporter raises many types; the user needs one line
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        raise GetMusicError(f"ONNX export failed ({type(exc).__name__}): {first}") from None
+        raise GetMusicError(
+            f"ONNX export failed ({type(exc).__name__}): {first} (it needs torch >= 2.6 and an onnxscript as new as torch)"
+        ) from None
     program.model.metadata_props[META_FINGERPRINT] = head_fingerprint(
         network.token_embedding.weight, network.head_bias, config
     )
@@ -248,21 +250,11 @@ def verify_onnx(
 # ----- latency -----
 
 
-def time_call(fn, repeats: int, warmup: int = 1) -> float:
-    """Median seconds of FN() after WARMUP calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2]
+def trunk_latency(network: GETDiffNetwork, onnx_path: str | Path, length: int, repeats: int = 5) -> tuple[float, float]:
+    """(torch CPU, ONNX Runtime CPU) median seconds of one trunk call at B=1, L=LENGTH, same thread count.
 
-
-def trunk_latency(network: GETDiffNetwork, onnx_path: str | Path, length: int, repeats: int = 3) -> tuple[float, float]:
-    """(torch CPU, ONNX Runtime CPU) median seconds of one trunk call at B=1, L=LENGTH."""
+    The two alternate call by call so that load from other processes hits both alike.
+    """
     from getmusic_cli.runtime.onnx_backend import cpu_session
 
     session = cpu_session(onnx_path)
@@ -273,8 +265,18 @@ def trunk_latency(network: GETDiffNetwork, onnx_path: str | Path, length: int, r
         with torch.inference_mode():
             network(tokens, t, condition)
 
-    torch_s = time_call(run_torch, repeats)
-    ort_s = time_call(lambda: session.run([OUTPUT_NAME], feeds), repeats)
+    def run_ort():
+        session.run([OUTPUT_NAME], feeds)
+
+    times: dict = {run_torch: [], run_ort: []}
+    for fn in times:
+        fn()  # warm-up
+    for _ in range(repeats):
+        for fn, spent in times.items():
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    torch_s, ort_s = (sorted(spent)[len(spent) // 2] for spent in times.values())
     return torch_s, ort_s
 
 
@@ -322,6 +324,7 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
     try:
         _copy_bundle(bundle, stage)
         report = _export_into(bundle, stage, out, latency=latency)
+        _normal_permissions(stage)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             os.replace(out, old)
@@ -333,6 +336,13 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return report
+
+
+def _normal_permissions(folder: Path) -> None:
+    """mkdtemp makes a 0700 folder; the finished bundle gets the mode any new folder would get."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
 
 
 def _require_onnxruntime() -> None:
@@ -406,7 +416,8 @@ def render_report(report: ExportReport):
         ratio = report.ort_seconds / report.torch_seconds if report.torch_seconds else float("nan")
         table.add_row(
             f"trunk latency B=1 L={report.latency_length}",
-            f"torch CPU {report.torch_seconds * 1e3:.1f} ms, ONNX Runtime CPU {report.ort_seconds * 1e3:.1f} ms ({ratio:.2f}×)",
+            f"torch CPU {report.torch_seconds * 1e3:.1f} ms, ONNX Runtime CPU {report.ort_seconds * 1e3:.1f} ms ({ratio:.2f}×, "
+            f"{torch.get_num_threads()} threads)",
         )
     table.add_row("use it", f"--model {report.bundle_dir} --backend onnx")
     return table
