@@ -197,3 +197,40 @@ def test_calls_with_nothing_to_unmask_are_skipped():
     den = FakeDenoiser(n_t=10)
     out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0))
     assert den.calls == [] and torch.equal(out, tokens)
+
+
+def _final_call_probs(den: FakeDenoiser, row: int) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.as_tensor(VOCAB.allowed_ids(row))
+    return ids, den.log_probs(den.cell_features(L, 0)[row], ids).exp()
+
+
+def test_top_p_keeps_every_token_in_the_nucleus_and_temperature_sharpens():
+    tokens, condition = _task(b=4, seed=2)
+    den = FakeDenoiser()
+    out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0, top_p=0.6))
+    outside_full = 0
+    full = sample(FakeDenoiser(), VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
+    for row in range(2, 6):
+        ids, probs = _final_call_probs(den, row)
+        for col in range(L):
+            if tokens[0, row, col] != VOCAB.mask_id:
+                continue
+            p, order = probs[col].sort(descending=True)
+            n_keep = int((p.cumsum(0) - p < 0.6).sum())  # smallest prefix reaching 0.6
+            nucleus = set(ids[order[:n_keep]].tolist())
+            assert set(out[:, row, col].tolist()) <= nucleus
+            outside_full += sum(v not in nucleus for v in full[:, row, col].tolist())
+    assert outside_full > 0  # without top-p some draws do fall outside (the test can fail)
+
+    def argmax_share(temperature: float) -> float:
+        got = sample(FakeDenoiser(), VOCAB, tokens, condition, SamplerOptions(steps=3, seed=1, temperature=temperature))
+        hits = total = 0
+        for row in range(2, 6):
+            ids, probs = _final_call_probs(den, row)
+            best = ids[probs.argmax(-1)]
+            cols = tokens[0, row] == VOCAB.mask_id
+            hits += int((got[:, row, cols] == best[cols]).sum())
+            total += int(cols.sum()) * got.shape[0]
+        return hits / total
+
+    assert argmax_share(0.3) > argmax_share(1.0) > argmax_share(3.0)
