@@ -157,6 +157,17 @@ def test_model_onnx_from_other_weights_is_refused(bundle, tmp_path):
         load_denoiser(load_bundle(other), device="cpu", backend="onnx")
 
 
+def test_settings_outside_the_network_may_change_after_export(bundle, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle.root, copy)
+    for field, value in (("description", "edited"), ("chord_lag", 1)):
+        dataclasses.replace(CONFIG, **{field: value}).save(copy / "config.json")
+        assert isinstance(load_denoiser(load_bundle(copy), device="cpu", backend="onnx"), OnnxDenoiser)
+    dataclasses.replace(CONFIG, band_width=CONFIG.band_width + 1).save(copy / "config.json")
+    with pytest.raises(GetMusicError, match="another network shape"):
+        load_denoiser(load_bundle(copy), device="cpu", backend="onnx")
+
+
 def test_missing_onnxruntime_names_both_extras(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` raise ImportError
     with pytest.raises(GetMusicError, match=r"getmusic-cli\[onnx\] \(CPU\) or getmusic-cli\[onnx-gpu\]"):

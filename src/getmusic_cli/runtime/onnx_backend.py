@@ -177,7 +177,7 @@ def load_onnx_denoiser(bundle: "Bundle", device: str = "auto", threads: int | No
     stored = session.get_modelmeta().custom_metadata_map.get(META_FINGERPRINT)
     if stored is not None and stored != head_fingerprint(head_weight, head_bias, bundle.config):
         raise GetMusicError(
-            f"{bundle.onnx_path} was exported from other weights than {bundle.weights_path.name}: run "
+            f"{bundle.onnx_path} was exported from other weights or another network shape than this bundle's: run "
             f"`getmusic export onnx {bundle.root} -o {bundle.root} --force`"
         )
     use_torch_cuda = provider == "cuda" and torch.cuda.is_available()

@@ -13,7 +13,6 @@ inside the graph. ``verify_onnx`` compares full log-probabilities of both back e
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import importlib.util
 import logging
@@ -114,13 +113,15 @@ def example_inputs(config: ModelConfig, batch: int, length: int, seed: int = 0) 
     return tokens, t, condition
 
 
+# The config fields the trunk's graph depends on (sampling and representation settings may change freely).
+NETWORK_FIELDS = ("vocab_size", "n_rows", "embed_dim", "hidden_size", "n_layers", "n_heads", "ffn_size",
+                  "time_embed_dim", "max_length", "train_length", "band_width", "layer_norm_eps", "rope_base")
+
+
 def head_fingerprint(head_weight: torch.Tensor, head_bias: torch.Tensor, config: ModelConfig) -> str:
-    """Ties a model.onnx to the weights its head comes from: the architecture plus the tied head tensors."""
+    """Ties a model.onnx to the weights its head comes from: the network's shape plus the tied head tensors."""
     h = hashlib.sha256()
-    arch = dataclasses.asdict(config)
-    for key in ("name", "licence", "description", "classes", "dropout"):
-        arch.pop(key, None)
-    h.update(repr(sorted(arch.items())).encode())
+    h.update(repr([(name, getattr(config, name)) for name in NETWORK_FIELDS]).encode())
     for tensor in (head_weight, head_bias):
         h.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()[:32]
@@ -297,12 +298,13 @@ class ExportReport:
 
 
 def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, cache_dir: str | Path | None = None,
-                  latency: bool = True) -> ExportReport:
+                  latency: bool = True, shapes: list[tuple[int, int]] | None = None) -> ExportReport:
     """`getmusic export onnx SPEC -o OUTPUT`: a bundle at OUTPUT with model.onnx, verified against torch.
 
     OUTPUT equal to SPEC's own bundle folder adds model.onnx there; any other OUTPUT gets a full copy of the
     bundle (the debug model gets its seeded weights written as model.safetensors). Nothing is replaced without
-    FORCE, and nothing is half-written: the work happens in a temporary sibling folder or file.
+    FORCE, and nothing is half-written: the work happens in a temporary sibling folder or file. SHAPES are the
+    (B, L) pairs of the parity check (default: parity_shapes).
     """
     from getmusic_cli.hub.resolve import resolve_model
 
@@ -314,7 +316,7 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
     if in_place:
         if (out / ONNX_FILE).exists() and not force:
             raise GetMusicError(f"{out / ONNX_FILE} already exists (use --force to replace it)")
-        return _export_into(bundle, out, out, latency=latency)
+        return _export_into(out, out, latency, shapes)
     if out.exists() and not out.is_dir():
         raise GetMusicError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -323,7 +325,7 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         _copy_bundle(bundle, stage)
-        report = _export_into(bundle, stage, out, latency=latency)
+        report = _export_into(stage, out, latency, shapes)
         _normal_permissions(stage)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -368,7 +370,7 @@ def _copy_bundle(bundle: "Bundle", stage: Path) -> None:
             shutil.copy2(item, stage / item.name)
 
 
-def _export_into(bundle: "Bundle", folder: Path, final_dir: Path, latency: bool = True) -> ExportReport:
+def _export_into(folder: Path, final_dir: Path, latency: bool, shapes: list[tuple[int, int]] | None) -> ExportReport:
     """Export the weights in FOLDER to FOLDER/model.onnx (atomically), verify, time; FINAL_DIR names the result."""
     from getmusic_cli.hub.bundle import load_bundle
     from getmusic_cli.model.network import build_network
@@ -380,7 +382,7 @@ def _export_into(bundle: "Bundle", folder: Path, final_dir: Path, latency: bool 
         start = time.perf_counter()
         export_network(network, tmp)
         export_seconds = time.perf_counter() - start
-        cases = verify_onnx(network, tmp)
+        cases = verify_onnx(network, tmp, shapes)
         torch_s = ort_s = 0.0
         length = min(staged.config.train_length, staged.config.max_length)
         if latency:
