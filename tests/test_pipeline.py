@@ -167,7 +167,7 @@ def test_cli_bad_requests_are_one_line(tmp_path, cli, args, message):
 def test_cli_infill_bars_outside_song(tmp_path, cli):
     src = write_song(tmp_path / "song.mid", bars=4)
     res = cli("infill", src, "--bars", "9-12", "--model", "debug", "--steps", "1")
-    assert res.exit_code != 0 and "end of the song" in res.stderr
+    assert res.exit_code != 0 and "outside the song" in res.stderr
     assert not (tmp_path / "song.getmusic.mid").exists()
 
 
@@ -179,3 +179,11 @@ def test_cli_bad_file_among_several_goes_on(tmp_path, cli):
     assert res.exit_code == 1
     assert (tmp_path / "good.getmusic.mid").exists()
     assert not (tmp_path / "bad.getmusic.mid").exists()
+
+
+def test_cli_example_writes_to_current_folder(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = cli("generate", "--example", "--keep", "lead", "--make", "bass,strings", "--model", "debug", "--steps", "2")
+    assert res.exit_code == 0, res.stderr
+    out = miditoolkit.MidiFile(str(tmp_path / "bach_bwv253.getmusic.mid"))
+    assert {i.name for i in out.instruments} == {"lead", "bass (getmusic)", "strings (getmusic)"}

@@ -84,6 +84,19 @@ def _options(model, device, backend, steps, seed, temperature, top_p, variations
     )
 
 
+def _inputs(inputs, example: bool, output, out_dir):
+    """The files to work on: the given ones, or the shipped example (written out to the current folder)."""
+    from getmusic_cli.pipeline import example_song
+
+    if example:
+        if inputs:
+            raise GetMusicError("give input files or --example, not both")
+        return [example_song()], (out_dir if output is not None or out_dir is not None else Path.cwd())
+    if not inputs:
+        raise GetMusicError("no input: give one or more MIDI files (or --example)")
+    return inputs, out_dir
+
+
 def _run_files(inputs, output, out_dir, options, work) -> None:
     """Run ``work(generator, path, outputs, progress)`` on each input; report failures, go on, exit 1 at the end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -126,8 +139,9 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
 
 @app.command()
 def generate(
-    inputs: list[Path] = typer.Argument(..., help="Input MIDI file(s)."),
+    inputs: list[Path] = typer.Argument(None, help="Input MIDI file(s)."),
     make: str = typer.Option(..., "--make", help="Tracks to generate, e.g. bass,drums."),
+    example: bool = typer.Option(False, "--example", help="Use the example song shipped with getmusic (Bach, BWV 253); output goes to the current folder."),
     keep: str = typer.Option(None, "--keep", help="Tracks to keep (default: every other track present)."),
     output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
     backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
@@ -142,14 +156,16 @@ def generate(
     made = parse_class_list(make)
     kept = parse_class_list(keep) if keep and keep.strip() else ([] if keep is not None else None)
     options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir)
+    inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(inputs, output, out_dir, options,
                lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress))
 
 
 @app.command()
 def infill(
-    inputs: list[Path] = typer.Argument(..., help="Input MIDI file(s)."),
+    inputs: list[Path] = typer.Argument(None, help="Input MIDI file(s)."),
     bars: str = typer.Option(..., "--bars", help="Bars to regenerate, 1-based inclusive: 9-12 or 1-4,9-12."),
+    example: bool = typer.Option(False, "--example", help="Use the example song shipped with getmusic; output goes to the current folder."),
     tracks: str = typer.Option(None, "--tracks", help="Tracks to regenerate there (default: every track present)."),
     output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
     backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
@@ -163,6 +179,7 @@ def infill(
     parse_bars(bars)  # bad syntax fails before the model loads
     chosen = parse_class_list(tracks) if tracks is not None else None
     options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, [], force, cache_dir)
+    inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(inputs, output, out_dir, options,
                lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress))
 

@@ -137,11 +137,8 @@ class Generator:
 
         timeline = Timeline(song.ticks_per_beat, song.time_signatures)
         score, _ = encode(song, self.vocab, chords=self._chords(song, timeline), transpose=self.config.transpose)
-        regions = [timeline.bar_range_to_columns(a, b) for a, b in parse_bars(bars)]
         n_columns = score.tokens.shape[1]
-        for start, end in regions:
-            if end > n_columns:
-                raise GetMusicError(f"--bars {bars} goes past the end of the song ({timeline.n_bars(n_columns)} bars)")
+        regions = [timeline.bar_range_to_columns(a, b, n_columns) for a, b in parse_bars(bars)]
         task = infill_task(score.tokens, regions, tracks, self.vocab.mask_id, self.vocab.empty_id)
         sampled = self._sample(task, score, progress, label=path.name)
 
@@ -231,6 +228,11 @@ class Generator:
 
 
 # ----- small helpers -----
+
+
+def example_song() -> Path:
+    """The public-domain example shipped in the package (Bach, chorale BWV 253: lead, strings, bass)."""
+    return Path(__file__).parent / "assets" / "examples" / "bach_bwv253.mid"
 
 
 def parse_bars(text: str) -> list[tuple[int, int]]:
