@@ -142,7 +142,7 @@ def test_tiny_temperature_and_top_p_give_the_argmax_of_the_last_call():
         best = ids[den.log_probs(feats[row], ids).argmax(-1)]
         cols = tokens[0, row] == VOCAB.mask_id
         want[0, row, cols] = best[cols]
-    for opts in (dict(temperature=1e-6), dict(temperature=0.0), dict(top_p=1e-9)):
+    for opts in (dict(temperature=1e-6), dict(temperature=0.0), dict(top_p=1e-9), dict(top_p=0.0)):
         out, _ = _run(FakeDenoiser(), tokens, condition, seed=7, steps=3, **opts)
         assert torch.equal(out, want), opts
     sampled, _ = _run(FakeDenoiser(), tokens, condition, seed=7, steps=3)

@@ -63,7 +63,8 @@ def _pick_tokens(log_probs: torch.Tensor, temperature: float, top_p: float, gen:
         probs = torch.softmax(scores, dim=-1)
         sorted_p, order = probs.sort(dim=-1, descending=True)
         before = sorted_p.cumsum(dim=-1) - sorted_p  # mass strictly above each entry
-        drop_sorted = before >= top_p  # keeps the smallest prefix reaching top_p (never the first)
+        drop_sorted = before >= top_p  # keeps the smallest prefix reaching top_p
+        drop_sorted[..., 0] = False  # and always the most likely token (top_p <= 0 = argmax)
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         scores = scores.masked_fill(drop, float("-inf"))
     u = torch.rand(scores.shape, generator=gen, device=gen.device).to(scores.device)
