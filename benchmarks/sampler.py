@@ -17,6 +17,7 @@ final joint resample included) is then timed directly, with the network calls re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import resource
 import statistics
 import time
@@ -110,10 +111,12 @@ def main() -> None:
     t = torch.full((1,), config.num_timesteps - 1, dtype=torch.long, device=device)
     dev_tokens, dev_cond = tokens.to(device), condition.to(device)
 
+    autocast = getattr(denoiser, "_autocast", contextlib.nullcontext)
+
     def bare_forward() -> float:
         _sync(device)
         begin = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast():  # the back end's precision (bf16/fp16 on a GPU)
             network(dev_tokens, t, dev_cond)
         _sync(device)
         return time.perf_counter() - begin
