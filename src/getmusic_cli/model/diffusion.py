@@ -275,6 +275,8 @@ def diffusion_loss(
 
     stats: loss, vlb, aux (batch means, detached), t (B,), p_t (B,), sample_losses (B,) = per-sample VLB
     before importance weighting: feed ``t_sampler.update(stats["t"], stats["sample_losses"])``.
+    The batch loss is the mean over samples (the reference sums; only the learning-rate scale differs).
+    The tied head runs only on cells of weight > 0, in checkpointed chunks (head_losses).
     """
     inner = getattr(network, "module", network)  # DDP / compiled wrappers keep the config on the module
     inner = getattr(inner, "_orig_mod", inner)
