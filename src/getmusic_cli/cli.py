@@ -56,7 +56,7 @@ def main() -> None:
 _model_opt = typer.Option(None, "--model", help="Model: registry name[@version], bundle folder, original checkpoint.pth or URL. Default: the embedded model.")
 _device_opt = typer.Option("auto", "--device", help="auto | cpu | cuda")
 _backend_opt = typer.Option("torch", "--backend", help="torch | onnx")
-_steps_opt = typer.Option(None, "--steps", help="Sampling steps (default: the model's T). Fewer is faster.")
+_steps_opt = typer.Option(None, "--steps", help="Sampling steps (default: the model's suggestion, else its T). Fewer is faster.")
 _seed_opt = typer.Option(None, "--seed", help="Random seed for reproducible output.")
 _temp_opt = typer.Option(1.0, "--temperature", help="Sampling temperature (lower = safer).")
 _top_p_opt = typer.Option(1.0, "--top-p", help="Nucleus sampling: keep the smallest token set with this much probability.")

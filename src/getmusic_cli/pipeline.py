@@ -70,6 +70,7 @@ class Generator:
         self.denoiser = load_denoiser(self.bundle, device=options.device, backend=options.backend)
         if options.steps is not None and not 1 <= options.steps <= self.config.num_timesteps:
             raise GetMusicError(f"--steps must be between 1 and {self.config.num_timesteps} for this model")
+        self.steps = options.steps or self.config.sample_steps  # the model may suggest fewer than T
         if options.variations < 1:
             raise GetMusicError("--variations must be at least 1")
 
@@ -207,7 +208,7 @@ class Generator:
         tokens = torch.from_numpy(task.tokens).to(device).unsqueeze(0).repeat(n, 1, 1)
         condition = torch.from_numpy(task.condition).to(device).unsqueeze(0).repeat(n, 1, 1)
         options = SamplerOptions(
-            steps=self.options.steps, temperature=self.options.temperature, top_p=self.options.top_p,
+            steps=self.steps, temperature=self.options.temperature, top_p=self.options.top_p,
             seed=self.options.seed,
         )
         report = (lambda done, total: progress(label, done, total)) if progress else None

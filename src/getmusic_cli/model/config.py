@@ -41,6 +41,7 @@ class ModelConfig:
     gamma_end: float = 0.99999
     cond_weight: float = 0.5  # loss weight of condition cells
     aux_weight: float = 0.001  # lambda of the auxiliary x0 loss
+    sample_steps: int | None = None  # default sampling steps (--steps); None = num_timesteps
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns
