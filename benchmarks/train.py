@@ -7,6 +7,7 @@ memory (RSS on CPU, max allocated on CUDA) belongs to that case alone.
     python benchmarks/train.py                       # small (10 steps) and original (2 steps) on CPU
     python benchmarks/train.py --configs small --steps 20 --batch-size 8
     python benchmarks/train.py --device cuda         # fp32, bf16, bf16 + torch.compile on the GPU
+    python benchmarks/train.py --configs original --batch-size 1 --vocab dict.txt   # the original's K = 11,881
 
 Figures printed are measured in this run; ratios compare cases of the same run only.
 """
