@@ -9,15 +9,13 @@ sampler's loss history and the step counter; the schedule and the data position 
 from __future__ import annotations
 
 import json
-import math
 import signal
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
 from getmusic_cli.errors import GetMusicError
