@@ -187,3 +187,16 @@ def test_cli_example_writes_to_current_folder(tmp_path, cli, monkeypatch):
     assert res.exit_code == 0, res.stderr
     out = miditoolkit.MidiFile(str(tmp_path / "bach_bwv253.getmusic.mid"))
     assert {i.name for i in out.instruments} == {"lead", "bass (getmusic)", "strings (getmusic)"}
+
+
+def test_made_tracks_span_the_whole_song_when_kept_ones_end_early(tmp_path, generator):
+    src = write_song(tmp_path / "song.mid", bars=8, drums=False)
+    midi = miditoolkit.MidiFile(str(src))
+    lead = [i for i in midi.instruments if i.name == "Lead"][0]
+    lead.notes = [n for n in lead.notes if n.start < 2 * BAR44]  # the lead stops after bar 2
+    midi.dump(str(src))
+    [result] = generator.generate(src, make=["drums"], keep=["lead"])
+    assert result.bars == 8
+    out = miditoolkit.MidiFile(str(result.path))
+    drums = [i for i in out.instruments if i.is_drum][0]
+    assert max(n.start for n in drums.notes) >= 4 * BAR44

@@ -15,7 +15,7 @@ import numpy as np
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score import chords as chordlib
-from getmusic_cli.score.codec import GETScore, decode, encode
+from getmusic_cli.score.codec import GETScore, decode, encode, song_columns
 from getmusic_cli.score.midi_io import OutTrack, read_midi, write_midi
 from getmusic_cli.score.song import Note, Song
 from getmusic_cli.score.task import Task, generation_task, infill_task
@@ -102,7 +102,10 @@ class Generator:
 
         timeline = Timeline(song.ticks_per_beat, song.time_signatures)
         kept_song = _only(song, keep)
-        score, _ = encode(kept_song, self.vocab, chords=self._chords(kept_song, timeline), transpose=self.config.transpose)
+        # The whole song's length, so made tracks may go on where the kept ones have ended.
+        length = song_columns(song, timeline)
+        chords = self._chords(kept_song, timeline, length)
+        score, _ = encode(kept_song, self.vocab, chords=chords, transpose=self.config.transpose, length=length)
         task = generation_task(score.tokens, make, self.vocab.mask_id, self.vocab.empty_id)
         sampled = self._sample(task, score, progress, label=path.name)
 
@@ -137,7 +140,8 @@ class Generator:
         outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
         timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-        score, _ = encode(song, self.vocab, chords=self._chords(song, timeline), transpose=self.config.transpose)
+        score, _ = encode(song, self.vocab, chords=self._chords(song, timeline, song_columns(song, timeline)),
+                          transpose=self.config.transpose)
         n_columns = score.tokens.shape[1]
         regions = [timeline.bar_range_to_columns(a, b, n_columns) for a, b in parse_bars(bars)]
         task = infill_task(score.tokens, regions, tracks, self.vocab.mask_id, self.vocab.empty_id)
@@ -181,9 +185,8 @@ class Generator:
                 f"(it covers {_list(self.config.classes)}); use --force to try anyway"
             )
 
-    def _chords(self, song: Song, timeline: Timeline) -> list | None:
+    def _chords(self, song: Song, timeline: Timeline, n_columns: int) -> list | None:
         """The chord per bar: given by the user (cycled), inferred from the pitched tracks, or off."""
-        n_columns = timeline.tick_to_column(song.end_tick) + 1
         n_bars = timeline.n_bars(n_columns)
         if self.options.no_chords:
             return None
