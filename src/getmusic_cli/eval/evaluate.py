@@ -174,7 +174,11 @@ def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, see
     for b in range(0, len(tokens_list), BATCH):
         tokens = torch.from_numpy(np.stack(tokens_list[b : b + BATCH]))
         cond = torch.from_numpy(np.stack(conditions[b : b + BATCH]))
-        opts = SamplerOptions(steps=options.steps, seed=seed + b)
+        # Each model at its own step budget: --steps, capped by its T (the debug reference has a small T),
+        # else the model's suggested default.
+        steps = options.steps or bundle.config.sample_steps
+        steps = min(steps, bundle.config.num_timesteps) if steps else None
+        opts = SamplerOptions(steps=steps, seed=seed + b)
         result = sample(denoiser, bundle.vocab, tokens.to(denoiser.device), cond.to(denoiser.device), opts)
         out.extend(result.cpu().numpy())
         if progress is not None:

@@ -1,0 +1,46 @@
+"""The model shipped inside the package: its files match the registry, and it generates real music."""
+
+from __future__ import annotations
+
+import hashlib
+
+import miditoolkit
+import pytest
+
+from getmusic_cli.hub.registry import load_registry
+from getmusic_cli.hub.resolve import resolve_model
+from getmusic_cli.pipeline import Generator, Options, example_song
+
+
+def test_shipped_files_match_the_registry():
+    entry = load_registry().get("default")
+    assert entry.embedded
+    names = {f.name for f in entry.files}
+    assert {"config.json", "vocab.txt", "model.safetensors"} <= names
+    for f in entry.files:
+        data = f.package_path().read_bytes()
+        assert len(data) == f.size, f.name
+        assert hashlib.sha256(data).hexdigest() == f.sha256, f.name
+    assert entry.size < 25 * 2**20
+
+
+def test_default_model_is_the_one_used_without_model():
+    bundle = resolve_model(None)
+    assert bundle.config.name == "default"
+    assert bundle.weights_path is not None and bundle.weights_path.exists()
+    assert set(bundle.config.classes) <= {"lead", "bass", "drums", "guitar", "piano", "strings"}
+    assert bundle.config.licence and bundle.config.licence != "unknown"
+
+
+@pytest.mark.slow
+def test_default_model_generates_from_the_example(tmp_path):
+    out = tmp_path / "out.mid"
+    [result] = Generator(Options(steps=10, seed=0)).generate(example_song(), ["bass", "strings"], ["lead"], [out])
+    midi = miditoolkit.MidiFile(str(out))
+    made = {i.name: i for i in midi.instruments if i.name.endswith("(getmusic)")}
+    assert set(made) == {"bass (getmusic)", "strings (getmusic)"}
+    bass = [n.pitch for n in made["bass (getmusic)"].notes]
+    assert len(bass) >= 8 and result.notes_made == sum(len(i.notes) for i in made.values())
+    # A trained model puts the bass low: its median pitch sits below the kept lead's.
+    lead = sorted(n.pitch for i in midi.instruments if i.name == "lead" for n in i.notes)
+    assert sorted(bass)[len(bass) // 2] < lead[len(lead) // 2]
