@@ -137,7 +137,7 @@ def test_refresh_package_entry_records_sizes_and_hashes(tmp_path, monkeypatch):
 
     root = tmp_path / "pkg"
     (root / "assets" / "default").mkdir(parents=True)
-    contents = {"config.json": b"{}", "vocab.txt": b"T1\t1\n", "model.safetensors": b"\0" * 100}
+    contents = {"config.json": b"{}", "vocab.txt": b"T1\t1\n", "model.safetensors": b"\0" * 100, "MODEL_CARD.md": b"# card\n"}
     for name, data in contents.items():
         (root / "assets" / "default" / name).write_bytes(data)
     manifest = tmp_path / "registry.json"
