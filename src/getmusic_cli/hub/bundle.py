@@ -92,17 +92,29 @@ def save_bundle(
         # safetensors wants contiguous CPU tensors that share no storage.
         tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
         save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "getmusic-bundle/1"})
-        if target.is_dir():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
+        install_folder(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def install_folder(stage: Path, target: Path) -> None:
+    """Put a finished staging folder (made with mkdtemp beside ``target``) in place of ``target``.
+
+    The folder gets the mode any new folder would (mkdtemp makes it 0700); an existing ``target`` is swapped
+    out by renames, so a reader never sees a half-written bundle.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(stage, 0o777 & ~umask)
+    if target.is_dir():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(stage, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, target)
 
 
 def debug_bundle() -> Bundle:

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from getmusic_cli.errors import GetMusicError
+from getmusic_cli.hub.bundle import install_folder
 from getmusic_cli.model.config import ModelConfig
 from getmusic_cli.model.network import BAND_MASK_VALUE, GETDiffNetwork, rotary_cos_sin, timestep_sinusoid
 
@@ -326,25 +327,11 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
     try:
         _copy_bundle(bundle, stage)
         report = _export_into(stage, out, latency, shapes)
-        _normal_permissions(stage)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(stage, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(stage, out)
+        install_folder(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return report
-
-
-def _normal_permissions(folder: Path) -> None:
-    """mkdtemp makes a 0700 folder; the finished bundle gets the mode any new folder would get."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
 
 
 def _require_onnxruntime() -> None:
