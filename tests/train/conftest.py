@@ -1,14 +1,8 @@
-"""One torch thread in these tests: on the shared 2-core machine two contended threads are 5-10x slower."""
-
-from __future__ import annotations
+"""These tests train and sample: run them on one torch thread (see tests/conftest.py)."""
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):
     yield
-    torch.set_num_threads(before)

@@ -80,12 +80,7 @@ def save_bundle(
     target = Path(path)
     if vocab.size != config.vocab_size:
         raise GetMusicError(f"vocabulary has {vocab.size} ids but the config says vocab_size {config.vocab_size}")
-    if target.exists() and not target.is_dir():
-        raise GetMusicError(f"{target} exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise GetMusicError(f"{target} already exists and is not empty")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = stage_folder(target, overwrite)
     try:
         config.save(tmp / CONFIG_FILE)
         vocab.save(tmp / config.vocab_file)
@@ -97,6 +92,19 @@ def save_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def stage_folder(target: Path, overwrite: bool, hint: str = "") -> Path:
+    """A fresh staging folder beside ``target`` to build a bundle in; refuses to replace a non-empty one.
+
+    Finish with ``install_folder(stage, target)``; remove the stage on failure.
+    """
+    if target.exists() and not target.is_dir():
+        raise GetMusicError(f"{target} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not overwrite:
+        raise GetMusicError(f"{target} already exists and is not empty{hint}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
 
 
 def install_folder(stage: Path, target: Path) -> None:

@@ -18,7 +18,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import torch
 from torch import nn
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.hub.bundle import install_folder
+from getmusic_cli.hub.bundle import install_folder, stage_folder
 from getmusic_cli.model.config import ModelConfig
 from getmusic_cli.model.network import BAND_MASK_VALUE, GETDiffNetwork, rotary_cos_sin, timestep_sinusoid
 
@@ -318,12 +317,7 @@ def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, 
         if (out / ONNX_FILE).exists() and not force:
             raise GetMusicError(f"{out / ONNX_FILE} already exists (use --force to replace it)")
         return _export_into(out, out, latency, shapes)
-    if out.exists() and not out.is_dir():
-        raise GetMusicError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise GetMusicError(f"{out} already exists and is not empty (use --force to replace it)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    stage = stage_folder(out, force, hint=" (use --force to replace it)")
     try:
         _copy_bundle(bundle, stage)
         report = _export_into(stage, out, latency, shapes)
