@@ -94,9 +94,7 @@ class Generator:
         overlap = sorted(set(keep) & set(make), key=INSTRUMENTS.index)
         if overlap:
             raise GetMusicError(f"{', '.join(overlap)} cannot be both kept and made")
-        missing = [c for c in keep if c not in present]
-        if missing:
-            raise GetMusicError(f"{path.name} has no {', '.join(missing)} track to keep (it has: {_list(present)})")
+        _require_present(path, keep, present, "keep")
         self._check_covered(make)
         outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
@@ -133,9 +131,7 @@ class Generator:
         song = read_midi(path, self.options.maps or None)
         present = song.classes()
         tracks = tracks or present
-        missing = [c for c in tracks if c not in present]
-        if missing:
-            raise GetMusicError(f"{path.name} has no {', '.join(missing)} track to infill (it has: {_list(present)})")
+        _require_present(path, tracks, present, "infill")
         self._check_covered(tracks)
         outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
@@ -282,6 +278,12 @@ def plan_outputs(path: Path, output: Path | None, out_dir: Path | None, variatio
 
 def _list(classes: list[str]) -> str:
     return ", ".join(classes) or "no tracks"
+
+
+def _require_present(path: Path, wanted: list[str], present: list[str], verb: str) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise GetMusicError(f"{path.name} has no {', '.join(missing)} track to {verb} (it has: {_list(present)})")
 
 
 def _only(song: Song, classes: list[str]) -> Song:
