@@ -248,9 +248,12 @@ def evaluate(
     make: str = typer.Option(..., "--make", help="Tracks to generate and compare, e.g. bass,strings."),
     keep: str = typer.Option("lead", "--keep", help="Tracks given as the condition."),
     n: int = typer.Option(50, "--n", help="Number of songs."),
+    windows: int = typer.Option(1, "--windows", help="Windows per song, one after another from its start."),
     split: str = typer.Option("valid", "--split", help="valid (held-out files; all if none) | all."),
     steps: int = _steps_opt,
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    temperature: float = _temp_opt,
+    top_p: float = _top_p_opt,
     device: str = _device_opt,
     no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
     no_references: bool = typer.Option(False, "--no-references", help="Skip the shuffled-real and random-model rows."),
@@ -263,6 +266,7 @@ def evaluate(
     options = EvalOptions(
         model=model, data_dir=data_dir, keep=parse_class_list(keep) if keep else [], make=parse_class_list(make), n=n,
         steps=steps, seed=seed, device=device, split=split, chords=not no_chords, references=not no_references,
+        windows=windows, temperature=temperature, top_p=top_p,
     )
     run_command(options, as_json, console, err_console)
 

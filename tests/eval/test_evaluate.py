@@ -1,4 +1,4 @@
-"""`evaluate` on the debug model: metrics in [0, 1], both references, the held-out split rule, the CLI."""
+"""`evaluate` on the debug model: metrics in [0, 1], both references, windows, the held-out split rule, the CLI."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from getmusic_cli.eval.evaluate import (
     pick_files,
     prepare_song,
     song_metrics,
+    window_starts,
 )
 from getmusic_cli.hub.resolve import resolve_model
 from getmusic_cli.score.midi_io import read_midi
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
-from songs import write_corpus  # noqa: E402
+from songs import write_corpus, write_song  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_debug_model_with_both_references(corpus):
                                   split="all"))
     assert len(report.songs) == 4
     assert set(report.summary) == {SYSTEM_MODEL, SYSTEM_SHUFFLED, SYSTEM_RANDOM}
-    for system, rows in report.per_song.items():
+    for system, rows in report.per_window.items():
         assert len(rows) == 4, system
         for row in rows:
             for name in ("chord_accuracy", "pitch", "duration", "ioi"):
@@ -45,7 +46,9 @@ def test_debug_model_with_both_references(corpus):
     # The shuffled real bass lines of these songs share their rhythm exactly (same writer): full IOI overlap.
     assert report.summary[SYSTEM_SHUFFLED]["ioi"] == pytest.approx(1.0)
     # Same seed, same (debug) model: the model row and the random-model row agree.
-    assert report.per_song[SYSTEM_MODEL] == report.per_song[SYSTEM_RANDOM]
+    assert report.per_window[SYSTEM_MODEL] == report.per_window[SYSTEM_RANDOM]
+    assert report.paired[SYSTEM_RANDOM]["pitch"] == {"diff": 0.0, "se": 0.0}
+    assert report.summary[SYSTEM_MODEL]["songs"] == report.summary[SYSTEM_MODEL]["windows"] == 4
     json.dumps(report.to_json())
 
 
@@ -53,11 +56,62 @@ def test_a_perfect_generation_scores_one(corpus):
     bundle = resolve_model("debug")
     options = EvalOptions(model="debug", data_dir=corpus, keep=["lead"], make=["bass", "drums"])
     path = next(p for p in sorted(corpus.rglob("*.mid")) if {"bass", "drums"} <= set(read_midi(p).classes()))
-    song = prepare_song(read_midi(path), path.name, bundle, options)
-    assert not isinstance(song, str)
+    windows = prepare_song(read_midi(path), path.name, 0, bundle, options)
+    assert not isinstance(windows, str) and len(windows) == 1
+    song = windows[0]
     assert song_metrics(song.real, song, options.make) == {"chord_accuracy": 1.0, "pitch": 1.0, "duration": 1.0,
                                                            "ioi": 1.0}
     assert song_metrics({}, song, options.make)["pitch"] == 0.0  # nothing generated: no overlap
+
+
+def test_window_starts_follow_bar_lines():
+    bars_3_4 = list(range(0, 100, 12))
+    # Each window starts at the last bar line the previous one reaches: a bar cut at a window's end is whole next.
+    assert window_starts(bars_3_4, 100, 32, 10) == [0, 24, 48, 72]  # the window at 72 reaches the end
+    assert window_starts(bars_3_4, 100, 32, 2) == [0, 24]
+    assert window_starts(bars_3_4, 30, 256, 3) == [0]
+
+
+@pytest.fixture(scope="module")
+def long_songs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("long_songs")
+    for seed in (1, 2):
+        write_song(folder / f"long{seed}.mid", seed=seed, bars=40, classes=("lead", "bass", "strings"))
+    return folder
+
+
+def test_windows_one_after_another(long_songs):
+    options = EvalOptions(model="debug", data_dir=long_songs, keep=["lead"], make=["bass", "strings"], n=2, steps=2,
+                          split="all", windows=5)
+    report = evaluate(options)
+    rows = report.per_window[SYSTEM_MODEL]
+    # 40 bars of 4/4 = 640 columns: windows of 256 columns start at bars 1, 17 and 33 of each song.
+    assert [r["first_bar"] for r in rows] == [1, 17, 33] * 2
+    assert report.summary[SYSTEM_MODEL]["songs"] == 2 and report.summary[SYSTEM_MODEL]["windows"] == 6
+    assert set(report.paired) == {SYSTEM_SHUFFLED, SYSTEM_RANDOM}
+    # A later window decoded in place: the real tracks score 1 against themselves, a bar-shifted copy does not.
+    bundle = resolve_model("debug")
+    windows = prepare_song(read_midi(long_songs / "long1.mid"), "long1.mid", 0, bundle, options)
+    later = windows[1]
+    assert later.real_chords and all(n.start >= 16 * 4 * 480 for n in later.real["bass"])
+    assert song_metrics(later.real, later, options.make) == {"chord_accuracy": 1.0, "pitch": 1.0, "duration": 1.0,
+                                                             "ioi": 1.0}
+
+
+def test_shuffled_reference_is_put_in_the_songs_key(tmp_path):
+    # The same song in C and in D: each one's shuffled partner, moved into its key, is the song itself.
+    import miditoolkit
+
+    midi = miditoolkit.MidiFile(str(write_song(tmp_path / "in_c.mid", seed=3, bars=8,
+                                               classes=("lead", "bass", "strings"), key=0)))
+    for inst in midi.instruments:
+        for note in inst.notes:
+            note.pitch += 2
+    midi.dump(str(tmp_path / "in_d.mid"))
+    report = evaluate(EvalOptions(model="debug", data_dir=tmp_path, keep=["lead"], make=["bass", "strings"], n=2,
+                                  steps=2, split="all"))
+    assert report.summary[SYSTEM_SHUFFLED]["pitch"] == pytest.approx(1.0)
+    assert report.summary[SYSTEM_SHUFFLED]["chord_accuracy"] == pytest.approx(1.0)
 
 
 def test_held_out_songs_follow_the_training_split(corpus, tmp_path):
@@ -75,6 +129,8 @@ def test_nothing_to_compare_is_one_line(corpus):
                              split="all", references=False))
     with pytest.raises(GetMusicError, match="both kept and made"):
         evaluate(EvalOptions(model="debug", data_dir=corpus, keep=["bass"], make=["bass"]))
+    with pytest.raises(GetMusicError, match="--windows"):
+        evaluate(EvalOptions(model="debug", data_dir=corpus, keep=["lead"], make=["bass"], windows=0))
 
 
 def test_cli_json(cli, corpus):
@@ -84,5 +140,6 @@ def test_cli_json(cli, corpus):
     report = json.loads(result.stdout)
     assert report["make"] == ["bass", "piano"] and len(report["songs"]) == 2
     assert set(report["summary"]) == {SYSTEM_MODEL, SYSTEM_SHUFFLED, SYSTEM_RANDOM}
-    table = cli("evaluate", "debug", corpus, "--make", "bass", "--n", "2", "--steps", "2", "--no-references")
-    assert table.exit_code == 0 and "pitch OA" in table.stdout
+    table = cli("evaluate", "debug", corpus, "--make", "bass", "--n", "2", "--steps", "2", "--no-references",
+                "--windows", "2", "--temperature", "0.5", "--top-p", "0.9")
+    assert table.exit_code == 0 and "pitch OA" in table.stdout and "±" in table.stdout

@@ -1,18 +1,20 @@
 """``getmusic evaluate``: generate target tracks for held-out songs and compare them with the real ones.
 
-For each song (the valid split of DATA_DIR by the training split rule, or every file), one window of the
-model's training length from the start of the song is encoded; the ``--keep`` tracks (and the chord rows, as
-the model was trained) are the condition, the ``--make`` tracks are generated. Then, per song:
+For each song (the valid split of DATA_DIR by the training split rule, or every file), ``--windows`` windows of
+the model's training length are taken one after another from the start of the song; in each, the ``--keep``
+tracks (and the chord rows, as the model was trained) are the condition and the ``--make`` tracks are
+generated. Then, per window:
 
 * chord accuracy: chords recognised (lag 0) from the generated tracks vs chords recognised from the real
   target tracks of the window, bar by bar (a perfect generation scores 1);
 * overlapped area of the pitch, duration and inter-onset-interval histograms of each generated track vs the
   real track of the same class.
 
-Two references are measured in the same run, on the same songs: the real target tracks of another held-out
-song (a shuffled pairing: what "unrelated but real music" scores) and the ``debug`` random model (what an
-untrained network scores). A good model lies well above the random model and close to or above the shuffled
-real songs.
+A system's score is the mean over songs (each song the mean of its windows) with its standard error over songs.
+Two references are measured in the same run, on the same windows: the real target tracks of a window of another
+held-out song, put on this window's bar grid and in its key (what "real music that fits the meter and key, but
+not this song" scores), and the ``debug`` random model (what an untrained network scores). The model minus each
+reference is reported per song, paired, with its standard error.
 """
 
 from __future__ import annotations
@@ -48,16 +50,26 @@ class EvalOptions:
     split: str = "valid"  # valid: held-out files by hash (all files if none); all: every file
     chords: bool = True  # condition on the chord rows, as in training
     references: bool = True
+    windows: int = 1  # windows per song, one after another from its start
+    temperature: float = 1.0  # sampler settings, for the model and the random reference alike
+    top_p: float = 1.0
 
 
 @dataclass
-class EvalSong:
-    rel: str
+class EvalWindow:
+    """The real side of one window of one held-out song, in the evaluated model's vocabulary."""
+
+    rel: str  # the song's file, relative to DATA_DIR
+    song: int  # index of the song among the evaluated ones
     timeline: object
     tpb: int
-    window: int  # columns
-    real: dict[str, list]  # decoded real notes per class (inside the window)
-    real_chords: list  # per bar, recognised from the real target tracks
+    start: int  # first column of the window (a bar line)
+    columns: int  # columns of the window inside the song (at most the model's window)
+    song_columns: int  # columns of the whole song
+    pitch_shift: int  # the song's transposition into C (see score.keys)
+    tokens: np.ndarray  # real tokens of the window, (14, columns)
+    real: dict[str, list] = field(default_factory=dict)  # real notes per class, in ticks of the song
+    real_chords: list = field(default_factory=list)  # per bar of the window, from the real target tracks
 
 
 @dataclass
@@ -67,8 +79,9 @@ class EvalReport:
     make: list[str]
     songs: list[str]
     skipped: list[tuple[str, str]]
-    per_song: dict[str, list[dict]] = field(default_factory=dict)  # system -> one metrics dict per song
-    summary: dict[str, dict] = field(default_factory=dict)  # system -> mean metrics
+    per_window: dict[str, list[dict]] = field(default_factory=dict)  # system -> one metrics dict per window
+    summary: dict[str, dict] = field(default_factory=dict)  # system -> mean ± standard error over songs
+    paired: dict[str, dict] = field(default_factory=dict)  # reference -> model minus reference, per metric
 
     def to_json(self) -> dict:
         return {
@@ -78,7 +91,8 @@ class EvalReport:
             "songs": self.songs,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "summary": self.summary,
-            "per_song": self.per_song,
+            "paired": self.paired,
+            "per_window": self.per_window,
         }
 
 
@@ -99,10 +113,25 @@ def pick_files(data_dir: Path, split: str) -> list[src.SourceFile]:
     return sorted(chosen, key=lambda f: src.hash_fraction(f.sha256))
 
 
-def _encode_window(song, config, vocab, chords_on: bool, length: int):
-    """(GETScore of the first window, timeline) for one song, chords as the model expects them."""
+def window_starts(bar_starts: list[int], song_columns: int, length: int, count: int) -> list[int]:
+    """Up to ``count`` windows one after another from column 0; each starts at the last bar line that the
+    previous window reaches (so a bar cut by a window's end is seen whole in the next one)."""
+    starts = [0]
+    while len(starts) < count:
+        reach = starts[-1] + length
+        if reach >= song_columns:
+            break  # the last window already reaches the end of the song
+        nxt = max((b for b in bar_starts if starts[-1] < b <= reach), default=None)
+        if nxt is None:
+            break
+        starts.append(nxt)
+    return starts
+
+
+def _encode_song(song, config, vocab, chords_on: bool):
+    """GETScore of the whole song (chord rows as the model expects them) and its timeline."""
     from getmusic_cli.score import chords as chordlib
-    from getmusic_cli.score.codec import GETScore, encode
+    from getmusic_cli.score.codec import encode
     from getmusic_cli.score.timeline import Timeline
 
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
@@ -110,10 +139,34 @@ def _encode_window(song, config, vocab, chords_on: bool, length: int):
     pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
     chords = chordlib.recognize_chords(pitched, timeline, n_columns, lag=config.chord_lag) if chords_on and pitched else None
     score, _ = encode(song, vocab, chords=chords, transpose=config.transpose)
-    tokens = np.full((score.tokens.shape[0], length), vocab.empty_id, dtype=np.int64)
-    part = np.asarray(score.tokens)[:, :length]
-    tokens[:, : part.shape[1]] = part
-    return GETScore(tokens, [b for b in score.bar_starts if b < length], score.pitch_shift), timeline, part.shape[1]
+    return score, timeline
+
+
+def _window_tokens(tokens: np.ndarray, start: int, length: int, empty_id: int) -> np.ndarray:
+    """(14, length) tokens of the window at ``start``, [EMPTY] past the end of the song."""
+    part = tokens[:, start : start + length]
+    out = np.full((tokens.shape[0], length), empty_id, dtype=np.int64)
+    out[:, : part.shape[1]] = part
+    return out
+
+
+def _decode_window(tokens: np.ndarray, window: EvalWindow, pitch_shift: int, vocab, classes) -> dict[str, list]:
+    """Notes of window-sized tokens put at the window's place in the song (ticks of the song, its bar grid)."""
+    from getmusic_cli.score.codec import GETScore, decode
+
+    n = min(tokens.shape[1], window.columns)
+    full = np.full((tokens.shape[0], window.song_columns), vocab.empty_id, dtype=np.int64)
+    full[:, window.start : window.start + n] = tokens[:, :n]
+    return decode(GETScore(full, [], pitch_shift), vocab, window.timeline, classes=list(classes))
+
+
+def _window_chords(notes: list, window: EvalWindow) -> list:
+    """The chord of every bar that starts inside the window, recognised from these notes."""
+    from getmusic_cli.score import chords as chordlib
+
+    end = window.start + window.columns
+    chords = chordlib.recognize_chords(notes, window.timeline, end, lag=0)
+    return [c for b, c in zip(window.timeline.bar_starts(end), chords) if b >= window.start]
 
 
 def _task(tokens: np.ndarray, song_columns: int, keep: list[str], make: list[str], vocab, chords_on: bool):
@@ -141,17 +194,13 @@ def _pitched(notes: dict[str, list], classes) -> list:
     return [n for c in classes if c != "drums" for n in notes.get(c, [])]
 
 
-def song_metrics(generated: dict[str, list], song: EvalSong, make: list[str]) -> dict:
-    """Metrics of generated notes per class against the real target tracks of one song."""
-    from getmusic_cli.score import chords as chordlib
-
-    pitched_gen = _pitched(generated, make)
+def song_metrics(generated: dict[str, list], window: EvalWindow, make: list[str]) -> dict:
+    """Metrics of generated notes per class against the real target tracks of one window."""
     ca = None
     if any(c != "drums" for c in make):
-        gen_chords = chordlib.recognize_chords(pitched_gen, song.timeline, song.window, lag=0) if pitched_gen else []
-        gen_chords = list(gen_chords) + [None] * (len(song.real_chords) - len(gen_chords))
-        ca = metrics.chord_accuracy(gen_chords, song.real_chords)
-    per_track = [metrics.track_similarity(generated.get(c, []), song.real.get(c, []), song.tpb) for c in make]
+        gen_chords = _window_chords(_pitched(generated, make), window)
+        ca = metrics.chord_accuracy(gen_chords, window.real_chords)
+    per_track = [metrics.track_similarity(generated.get(c, []), window.real.get(c, []), window.tpb) for c in make]
     out = {"chord_accuracy": ca}
     for name in ("pitch", "duration", "ioi"):
         # A generated track with no notes at all has nothing in common with the real one: 0.
@@ -159,8 +208,45 @@ def song_metrics(generated: dict[str, list], song: EvalSong, make: list[str]) ->
     return out
 
 
+def _row(window: EvalWindow, values: dict) -> dict:
+    return {"song": window.rel, "first_bar": window.timeline.bar_of_column(window.start) + 1} | values
+
+
+def _song_means(rows: list[dict]) -> dict[str, dict]:
+    """Per song, the mean of its windows' metrics."""
+    by_song: dict[str, list[dict]] = {}
+    for row in rows:
+        by_song.setdefault(row["song"], []).append(row)
+    return {song: {m: metrics.mean([r[m] for r in rs]) for m in METRICS} for song, rs in by_song.items()}
+
+
+def _mean_se(values: list) -> tuple[float | None, float | None]:
+    """Mean and standard error of the defined values (se None for fewer than two)."""
+    kept = [v for v in values if v is not None]
+    if not kept:
+        return None, None
+    se = float(np.std(kept, ddof=1) / np.sqrt(len(kept))) if len(kept) > 1 else None
+    return float(np.mean(kept)), se
+
+
 def _summarise(rows: list[dict]) -> dict:
-    return {m: metrics.mean([r[m] for r in rows]) for m in METRICS} | {"songs": len(rows)}
+    """Mean ± standard error over songs, each song weighted once (its windows are not independent)."""
+    songs = _song_means(rows)
+    out: dict = {"songs": len(songs), "windows": len(rows), "se": {}}
+    for m in METRICS:
+        out[m], out["se"][m] = _mean_se([s[m] for s in songs.values()])
+    return out
+
+
+def _paired(model_rows: list[dict], reference_rows: list[dict]) -> dict:
+    """Model minus reference per song, mean ± standard error: the comparison the references are there for."""
+    a, b = _song_means(model_rows), _song_means(reference_rows)
+    out = {}
+    for m in METRICS:
+        diffs = [a[s][m] - b[s][m] for s in a if s in b and a[s][m] is not None and b[s][m] is not None]
+        mean, se = _mean_se(diffs)
+        out[m] = {"diff": mean, "se": se}
+    return out
 
 
 def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, seed: int, progress=None) -> list[np.ndarray]:
@@ -178,7 +264,7 @@ def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, see
         # else the model's suggested default.
         steps = options.steps or bundle.config.sample_steps
         steps = min(steps, bundle.config.num_timesteps) if steps else None
-        opts = SamplerOptions(steps=steps, seed=seed + b)
+        opts = SamplerOptions(steps=steps, temperature=options.temperature, top_p=options.top_p, seed=seed + b)
         result = sample(denoiser, bundle.vocab, tokens.to(denoiser.device), cond.to(denoiser.device), opts)
         out.extend(result.cpu().numpy())
         if progress is not None:
@@ -186,30 +272,29 @@ def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, see
     return out
 
 
-def _run_system(bundle, device, songs_raw, prepared, options, length, seed, progress=None) -> tuple[list[dict], dict]:
-    """Generate with one model on every song; metrics per song."""
-    from getmusic_cli.score.codec import GETScore, decode
-
-    tokens_list, conditions, scores = [], [], []
-    for raw in songs_raw:
-        score, timeline, columns = _encode_window(raw, bundle.config, bundle.vocab, options.chords, length)
-        tokens, cond = _task(np.asarray(score.tokens), columns, options.keep, options.make, bundle.vocab, options.chords)
+def _run_system(bundle, device, songs_raw, windows: list[EvalWindow], options, length, seed, progress=None) -> list[dict]:
+    """Generate with one model on every window (in that model's vocabulary); metrics per window."""
+    scores: dict[int, object] = {}
+    tokens_list, conditions, shifts = [], [], []
+    for w in windows:
+        if w.song not in scores:
+            scores[w.song] = _encode_song(songs_raw[w.song], bundle.config, bundle.vocab, options.chords)[0]
+        score = scores[w.song]
+        part = _window_tokens(np.asarray(score.tokens), w.start, length, bundle.vocab.empty_id)
+        tokens, cond = _task(part, w.columns, options.keep, options.make, bundle.vocab, options.chords)
         tokens_list.append(tokens)
         conditions.append(cond)
-        scores.append((score, timeline))
+        shifts.append(score.pitch_shift)
     generated = _generate(bundle, device, tokens_list, conditions, options, seed, progress)
     rows = []
-    for tokens, (score, timeline), song in zip(generated, scores, prepared):
-        notes = decode(GETScore(tokens, score.bar_starts, score.pitch_shift), bundle.vocab, timeline, classes=options.make)
-        rows.append(song_metrics(notes, song, options.make))
-    return rows, _summarise(rows)
+    for tokens, shift, w in zip(generated, shifts, windows):
+        notes = _decode_window(tokens, w, shift, bundle.vocab, options.make)
+        rows.append(_row(w, song_metrics(notes, w, options.make)))
+    return rows
 
 
-def prepare_song(song, rel: str, bundle, options: EvalOptions) -> EvalSong | str:
-    """The real side of one song (its first window, decoded, and its target chords), or why it cannot be used."""
-    from getmusic_cli.score import chords as chordlib
-    from getmusic_cli.score.codec import decode
-
+def prepare_song(song, rel: str, index: int, bundle, options: EvalOptions) -> list[EvalWindow] | str:
+    """The real side of a song's windows (decoded, with their target chords), or why none can be used."""
     config, vocab = bundle.config, bundle.vocab
     present = song.classes()
     missing = [c for c in options.make if c not in present]
@@ -217,14 +302,22 @@ def prepare_song(song, rel: str, bundle, options: EvalOptions) -> EvalSong | str
         return f"no {', '.join(missing)} to compare with"
     if options.keep and not any(c in present for c in options.keep):
         return f"none of {', '.join(options.keep)} to keep"
-    score, timeline, window = _encode_window(song, config, vocab, options.chords, config.train_length)
-    real = decode(score, vocab, timeline, classes=[c for c in INSTRUMENTS if c in present])
-    silent = [c for c in options.make if not real.get(c)]
-    if silent:
-        return f"{', '.join(silent)} silent in the first {window} columns"
-    pitched = _pitched(real, options.make)  # the chords of the real target tracks
-    real_chords = list(chordlib.recognize_chords(pitched, timeline, window, lag=0)) if pitched else []
-    return EvalSong(rel, timeline, song.ticks_per_beat, window, real, real_chords)
+    score, timeline = _encode_song(song, config, vocab, options.chords)
+    tokens = np.asarray(score.tokens)
+    classes = [c for c in INSTRUMENTS if c in present]
+    windows, reason = [], ""
+    for start in window_starts(score.bar_starts, tokens.shape[1], config.train_length, options.windows):
+        part = tokens[:, start : start + config.train_length]
+        w = EvalWindow(rel, index, timeline, song.ticks_per_beat, start, part.shape[1], tokens.shape[1],
+                       score.pitch_shift, part)
+        w.real = _decode_window(part, w, score.pitch_shift, vocab, classes)
+        silent = [c for c in options.make if not w.real.get(c)]
+        if silent:
+            reason = reason or f"{', '.join(silent)} silent in columns {start}-{start + w.columns}"
+            continue
+        w.real_chords = _window_chords(_pitched(w.real, options.make), w)
+        windows.append(w)
+    return windows or reason
 
 
 def evaluate(options: EvalOptions, console=None) -> EvalReport:
@@ -238,35 +331,36 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         raise GetMusicError(f"{', '.join(sorted(overlap))} cannot be both kept and made")
     if options.n < 1:
         raise GetMusicError("--n must be at least 1")
+    if options.windows < 1:
+        raise GetMusicError("--windows must be at least 1")
     bundle = resolve_model(options.model)
-    config, vocab = bundle.config, bundle.vocab
+    config = bundle.config
     uncovered = [c for c in options.make if c not in config.classes]
     if uncovered:
         raise GetMusicError(f"model '{config.name}' was not trained on {', '.join(uncovered)}")
 
-    songs_raw, prepared, names, skipped = [], [], [], []
+    songs_raw, windows, names, skipped = [], [], [], []
     for f in pick_files(Path(options.data_dir), options.split):
-        if len(prepared) >= options.n:
+        if len(names) >= options.n:
             break
         try:
             song = read_midi(f.path)
         except GetMusicError as exc:
             skipped.append((f.rel, str(exc)))
             continue
-        ready = prepare_song(song, f.rel, bundle, options)
+        ready = prepare_song(song, f.rel, len(songs_raw), bundle, options)
         if isinstance(ready, str):
             skipped.append((f.rel, ready))
             continue
         songs_raw.append(song)
-        prepared.append(ready)
+        windows.extend(ready)
         names.append(f.rel)
-    if not prepared:
+    if not windows:
         detail = "; ".join(f"{f}: {r}" for f, r in skipped[:3])
         raise GetMusicError(f"no song under {options.data_dir} can be evaluated with --make {','.join(options.make)} ({detail})")
 
     report = EvalReport(config.name, list(options.keep), list(options.make), names, skipped)
-    device = options.device
-    progress = _progress(console, len(prepared) * (2 if options.references else 1))
+    progress = _progress(console, len(windows) * (2 if options.references else 1))
     try:
 
         def tick(offset):
@@ -275,46 +369,42 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
                     progress[0].update(progress[1], completed=offset + n)
             return cb
 
-        length = config.train_length
-        rows, summary = _run_system(bundle, device, songs_raw, prepared, options, length, options.seed, tick(0))
-        report.per_song[SYSTEM_MODEL], report.summary[SYSTEM_MODEL] = rows, summary
+        length = config.train_length  # the references use the same windows as the model under test
+        model_rows = _run_system(bundle, options.device, songs_raw, windows, options, length, options.seed, tick(0))
+        report.per_window[SYSTEM_MODEL] = model_rows
         if options.references:
-            rows = _shuffled_rows(prepared, options.make, options.seed)
-            if rows:
-                report.per_song[SYSTEM_SHUFFLED], report.summary[SYSTEM_SHUFFLED] = rows, _summarise(rows)
-            debug = resolve_model("debug")  # same window length as the model under test
-            rows, summary = _run_system(debug, device, songs_raw, prepared, options, length, options.seed, tick(len(prepared)))
-            report.per_song[SYSTEM_RANDOM], report.summary[SYSTEM_RANDOM] = rows, summary
+            shuffled = _shuffled_rows(windows, options.make, options.seed, bundle.vocab)
+            if shuffled:
+                report.per_window[SYSTEM_SHUFFLED] = shuffled
+            debug = resolve_model("debug")
+            report.per_window[SYSTEM_RANDOM] = _run_system(debug, options.device, songs_raw, windows, options, length,
+                                                           options.seed, tick(len(windows)))
     finally:
         if progress:
             progress[0].stop()
+    for system, rows in report.per_window.items():
+        report.summary[system] = _summarise(rows)
+        if system != SYSTEM_MODEL:
+            report.paired[system] = _paired(model_rows, rows)
     return report
 
 
-def _shuffled_rows(prepared: list[EvalSong], make: list[str], seed: int) -> list[dict]:
-    """Real target tracks of another song (a derangement of the songs) against each song."""
-    n = len(prepared)
-    if n < 2:
+def _shuffled_rows(windows: list[EvalWindow], make: list[str], seed: int, vocab) -> list[dict]:
+    """Each window against the real target tracks of a window of another song, put on this window's bar grid
+    and transposed into its key: real music that fits the meter and the key, but not this song."""
+    n = len(windows)
+    if len({w.rel for w in windows}) < 2:
         return []
     order = list(range(n))
     random.Random(seed).shuffle(order)
-    partner = {order[i]: order[(i + 1) % n] for i in range(n)}  # a cycle: nobody is paired with itself
+    partner = {}
+    for k, i in enumerate(order):  # the next window in the shuffled order that belongs to another song
+        partner[i] = next(order[(k + d) % n] for d in range(1, n) if windows[order[(k + d) % n]].rel != windows[i].rel)
     rows = []
-    for i, song in enumerate(prepared):
-        other = prepared[partner[i]]
-        # Put the other song's notes on this song's bar grid by column, so chords compare bar by bar.
-        notes = {c: _retime(other.real.get(c, []), other.tpb, song.tpb) for c in make}
-        rows.append(song_metrics(notes, song, make))
+    for i, w in enumerate(windows):
+        notes = _decode_window(windows[partner[i]].tokens, w, w.pitch_shift, vocab, make)
+        rows.append(_row(w, song_metrics(notes, w, make)))
     return rows
-
-
-def _retime(notes: list, tpb_from: int, tpb_to: int) -> list:
-    from getmusic_cli.score.song import Note
-
-    if tpb_from == tpb_to:
-        return list(notes)
-    f = tpb_to / tpb_from
-    return [Note(round(n.start * f), max(round(n.start * f) + 1, round(n.end * f)), n.pitch, n.velocity) for n in notes]
 
 
 def _progress(console, total: int):
@@ -328,17 +418,28 @@ def _progress(console, total: int):
     return progress, task
 
 
+def _cell(value: float | None, se: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:+.3f}" if signed else f"{value:.3f}"
+    return text if se is None else f"{text} ± {se:.3f}"
+
+
 def render_table(report: EvalReport):
-    """A rich Table: one row per system, one column per metric."""
+    """A rich Table: one row per system (mean ± standard error over songs), then the model minus each reference."""
     from rich.table import Table
 
-    table = Table(title=f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} ({len(report.songs)} songs)")
+    windows = len(report.per_window.get(SYSTEM_MODEL, []))
+    table = Table(title=f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
+                        f"({len(report.songs)} songs, {windows} windows)")
     table.add_column("system")
-    for name, label in zip(METRICS, ("chord acc.", "pitch OA", "duration OA", "IOI OA")):
+    for label in ("chord acc.", "pitch OA", "duration OA", "IOI OA"):
         table.add_column(label, justify="right")
     for system, summary in report.summary.items():
         label = f"{system} ({report.model})" if system == SYSTEM_MODEL else system
-        table.add_row(label, *("n/a" if summary[m] is None else f"{summary[m]:.3f}" for m in METRICS))
+        table.add_row(label, *(_cell(summary[m], summary["se"][m]) for m in METRICS))
+    for system, diffs in report.paired.items():
+        table.add_row(f"model − {system}", *(_cell(diffs[m]["diff"], diffs[m]["se"], signed=True) for m in METRICS))
     return table
 
 
@@ -351,6 +452,7 @@ def run_command(options: EvalOptions, as_json: bool, console, err_console) -> No
         print(json.dumps(report.to_json(), indent=2))
         return
     console.print(render_table(report))
+    console.print("mean ± standard error over songs (each song the mean of its windows)", highlight=False)
     if report.skipped:
         console.print(f"{len(report.skipped)} songs skipped (first: {report.skipped[0][0]}: {report.skipped[0][1]})",
                       highlight=False)
