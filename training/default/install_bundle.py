@@ -1,13 +1,14 @@
-"""Install runs/default/bundle as the embedded default model: config fields, model card, registry entry.
+"""Install RUN_DIR/bundle (default: runs/default/bundle) as the embedded default model: config fields, model
+card, registry entry.
 
-Run from the repository root after the training command of training/MODEL_CARD.md, then
+Run from the repository root after training (training/default/recipe.sh), then
 `python -m getmusic_cli.hub.registry refresh default` to record the files' sizes and sha256.
 """
 import json, shutil, sys
 from pathlib import Path
 
 repo = Path(__file__).resolve().parents[2]
-src = repo / "runs/default/bundle"
+src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
 dst = repo / "src/getmusic_cli/assets/default"
 dst.mkdir(parents=True, exist_ok=True)
 for name in ("vocab.txt", "model.safetensors"):
