@@ -67,7 +67,8 @@ def test_a_perfect_generation_scores_one(corpus):
 def test_window_starts_follow_bar_lines():
     bars_3_4 = list(range(0, 100, 12))
     # Each window starts at the last bar line the previous one reaches: a bar cut at a window's end is whole next.
-    assert window_starts(bars_3_4, 100, 32, 10) == [0, 24, 48, 72]  # the window at 72 reaches the end
+    assert window_starts(bars_3_4, 100, 32, 10) == [0, 24, 48]  # a window at 72 would not be whole
+    assert window_starts(bars_3_4, 104, 32, 10) == [0, 24, 48, 72]
     assert window_starts(bars_3_4, 100, 32, 2) == [0, 24]
     assert window_starts(bars_3_4, 30, 256, 3) == [0]
 
@@ -76,7 +77,7 @@ def test_window_starts_follow_bar_lines():
 def long_songs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("long_songs")
     for seed in (1, 2):
-        write_song(folder / f"long{seed}.mid", seed=seed, bars=40, classes=("lead", "bass", "strings"))
+        write_song(folder / f"long{seed}.mid", seed=seed, bars=50, classes=("lead", "bass", "strings"))
     return folder
 
 
@@ -85,7 +86,7 @@ def test_windows_one_after_another(long_songs):
                           split="all", windows=5)
     report = evaluate(options)
     rows = report.per_window[SYSTEM_MODEL]
-    # 40 bars of 4/4 = 640 columns: windows of 256 columns start at bars 1, 17 and 33 of each song.
+    # 50 bars of 4/4: windows of 16 bars start at bars 1, 17 and 33; one at bar 49 would not be whole.
     assert [r["first_bar"] for r in rows] == [1, 17, 33] * 2
     assert report.summary[SYSTEM_MODEL]["songs"] == 2 and report.summary[SYSTEM_MODEL]["windows"] == 6
     assert set(report.paired) == {SYSTEM_SHUFFLED, SYSTEM_RANDOM}

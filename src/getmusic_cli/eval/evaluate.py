@@ -114,15 +114,14 @@ def pick_files(data_dir: Path, split: str) -> list[src.SourceFile]:
 
 
 def window_starts(bar_starts: list[int], song_columns: int, length: int, count: int) -> list[int]:
-    """Up to ``count`` windows one after another from column 0; each starts at the last bar line that the
-    previous window reaches (so a bar cut by a window's end is seen whole in the next one)."""
+    """Up to ``count`` windows one after another from column 0. Each starts at the last bar line the previous
+    window reaches (a bar cut by a window's end is seen whole in the next one); after the first, only whole
+    windows are used, so that a short tail does not count as much as a full window."""
     starts = [0]
     while len(starts) < count:
         reach = starts[-1] + length
-        if reach >= song_columns:
-            break  # the last window already reaches the end of the song
         nxt = max((b for b in bar_starts if starts[-1] < b <= reach), default=None)
-        if nxt is None:
+        if nxt is None or nxt + length > song_columns:
             break
         starts.append(nxt)
     return starts
@@ -390,19 +389,25 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
 
 
 def _shuffled_rows(windows: list[EvalWindow], make: list[str], seed: int, vocab) -> list[dict]:
-    """Each window against the real target tracks of a window of another song, put on this window's bar grid
-    and transposed into its key: real music that fits the meter and the key, but not this song."""
-    n = len(windows)
-    if len({w.rel for w in windows}) < 2:
+    """Each window against the real target tracks of another song (a derangement of the songs; window k of a
+    song meets window k of its partner, cycling), put on this window's bar grid and transposed into its key:
+    real music that fits the meter and the key, but not this song."""
+    by_song: dict[int, list[EvalWindow]] = {}
+    for w in windows:
+        by_song.setdefault(w.song, []).append(w)
+    songs = list(by_song)
+    if len(songs) < 2:
         return []
-    order = list(range(n))
+    order = songs[:]
     random.Random(seed).shuffle(order)
-    partner = {}
-    for k, i in enumerate(order):  # the next window in the shuffled order that belongs to another song
-        partner[i] = next(order[(k + d) % n] for d in range(1, n) if windows[order[(k + d) % n]].rel != windows[i].rel)
+    partner = {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}  # a cycle: never itself
     rows = []
-    for i, w in enumerate(windows):
-        notes = _decode_window(windows[partner[i]].tokens, w, w.pitch_shift, vocab, make)
+    for w in windows:
+        others = by_song[partner[w.song]]
+        other = others[by_song[w.song].index(w) % len(others)]
+        # This song's key, in the octave nearest the other song's own register (a shift of at most 6 semitones).
+        shift = w.pitch_shift + 12 * round((other.pitch_shift - w.pitch_shift) / 12)
+        notes = _decode_window(other.tokens, w, shift, vocab, make)
         rows.append(_row(w, song_metrics(notes, w, make)))
     return rows
 
