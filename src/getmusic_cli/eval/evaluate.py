@@ -55,7 +55,7 @@ class EvalOptions:
     top_p: float = 1.0
 
 
-@dataclass
+@dataclass(eq=False)
 class EvalWindow:
     """The real side of one window of one held-out song, in the evaluated model's vocabulary."""
 
@@ -402,13 +402,14 @@ def _shuffled_rows(windows: list[EvalWindow], make: list[str], seed: int, vocab)
     random.Random(seed).shuffle(order)
     partner = {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}  # a cycle: never itself
     rows = []
-    for w in windows:
-        others = by_song[partner[w.song]]
-        other = others[by_song[w.song].index(w) % len(others)]
-        # This song's key, in the octave nearest the other song's own register (a shift of at most 6 semitones).
-        shift = w.pitch_shift + 12 * round((other.pitch_shift - w.pitch_shift) / 12)
-        notes = _decode_window(other.tokens, w, shift, vocab, make)
-        rows.append(_row(w, song_metrics(notes, w, make)))
+    for song, own in by_song.items():  # the windows' own order: they come song by song
+        others = by_song[partner[song]]
+        for k, w in enumerate(own):
+            other = others[k % len(others)]
+            # This song's key, in the octave nearest the other song's register (a shift of at most 6 semitones).
+            shift = w.pitch_shift + 12 * round((other.pitch_shift - w.pitch_shift) / 12)
+            notes = _decode_window(other.tokens, w, shift, vocab, make)
+            rows.append(_row(w, song_metrics(notes, w, make)))
     return rows
 
 
