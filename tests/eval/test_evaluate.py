@@ -97,6 +97,11 @@ def test_windows_one_after_another(long_songs):
     assert later.real_chords and all(n.start >= 16 * 4 * 480 for n in later.real["bass"])
     assert song_metrics(later.real, later, options.make) == {"chord_accuracy": 1.0, "pitch": 1.0, "duration": 1.0,
                                                              "ioi": 1.0}
+    from getmusic_cli.score.song import Note
+
+    bar = 4 * 480
+    shifted = {c: [Note(n.start + bar, n.end + bar, n.pitch, n.velocity) for n in notes] for c, notes in later.real.items()}
+    assert song_metrics(shifted, later, options.make)["chord_accuracy"] < 0.5
 
 
 def test_shuffled_reference_is_put_in_the_songs_key(tmp_path):
