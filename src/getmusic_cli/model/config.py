@@ -67,6 +67,13 @@ class ModelConfig:
     def mask_id(self) -> int:
         return self.vocab_size - 1
 
+    def check_window(self, rows: int, length: int) -> None:
+        """One-line error unless a (rows, length) token window fits this model (every back end checks the same)."""
+        if rows != self.n_rows:
+            raise GetMusicError(f"the network expects {self.n_rows} rows, got {rows}")
+        if length > self.max_length:
+            raise GetMusicError(f"{length} columns exceed the model's maximum of {self.max_length} in one window")
+
     def to_dict(self) -> dict:
         return {"format": BUNDLE_FORMAT, **dataclasses.asdict(self)}
 

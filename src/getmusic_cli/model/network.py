@@ -123,10 +123,7 @@ class GETDiffNetwork(nn.Module):
         """tokens (B,R,L) int64, t (B,) int64, condition (B,R,L) bool -> features (B,R,L,E)."""
         cfg = self.config
         b, r, l = tokens.shape
-        if r != cfg.n_rows:
-            raise GetMusicError(f"the network expects {cfg.n_rows} rows, got {r}")
-        if l > cfg.max_length:
-            raise GetMusicError(f"{l} columns exceed the model's maximum of {cfg.max_length} in one window")
+        cfg.check_window(r, l)
         time = self.time_mlp(timestep_sinusoid(t, cfg.time_embed_dim))
         cells = self.token_embedding(tokens) + self.condition_embedding(condition.long()) + time[:, None, None, :]
         # One transformer position per column: feature index = row * E + d.

@@ -131,11 +131,7 @@ class OnnxDenoiser(Denoiser):
 
     def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        _, rows, length = tokens.shape
-        if rows != cfg.n_rows:
-            raise GetMusicError(f"the network expects {cfg.n_rows} rows, got {rows}")
-        if length > cfg.max_length:
-            raise GetMusicError(f"{length} columns exceed the model's maximum of {cfg.max_length} in one window")
+        cfg.check_window(tokens.shape[1], tokens.shape[2])
         feeds = {
             "tokens": _numpy(tokens, torch.int64),
             "t": _numpy(t, torch.int64),
