@@ -75,8 +75,12 @@ def log_prob_gap(ref, other, inputs) -> float:
     from getmusic_cli.runtime.onnx_export import _max_log_prob_diff
 
     a, b = ref.features(*inputs), other.features(*inputs)
-    return _max_log_prob_diff(a.cpu(), b.cpu(), ref.head_weight[: ref.config.n_real_tokens].float().cpu(),
-                              ref.head_bias[: ref.config.n_real_tokens].float().cpu())
+    return _max_log_prob_diff(
+        a.cpu(),
+        b.cpu(),
+        ref.head_weight[: ref.config.n_real_tokens].float().cpu(),
+        ref.head_bias[: ref.config.n_real_tokens].float().cpu(),
+    )
 
 
 def run_config(name: str, args) -> dict:
@@ -122,7 +126,7 @@ def run_config(name: str, args) -> dict:
         id_sets = restricted_ids(config)
         steps = {key: make_step(den, inputs, id_sets, args.device) for key, den in denoisers.items()}
         times: dict[str, list[float]] = {key: [] for key in steps}
-        for key, step in steps.items():  # warm-up: allocators, kernel selection, autocast caches
+        for step in steps.values():  # warm-up: allocators, kernel selection, autocast caches
             for _ in range(2):
                 step()
         for _ in range(args.repeats):
@@ -138,14 +142,24 @@ def run_config(name: str, args) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="original,small", help="Presets, comma-separated (default: original,small).")
+    parser.add_argument(
+        "--configs", default="original,small", help="Presets, comma-separated (default: original,small)."
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--length", type=int, default=None, help="Columns per window (default: the preset's train_length).")
+    parser.add_argument(
+        "--length", type=int, default=None, help="Columns per window (default: the preset's train_length)."
+    )
     parser.add_argument("--batch", type=int, default=1, help="Variations per step (batch size).")
     parser.add_argument("--repeats", type=int, default=10, help="Timed steps per back end.")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for both back ends (default: physical cores).")
-    parser.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True,
-                        help="Add a dynamic int8 quantised ONNX column (CPU only).")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for both back ends (default: physical cores)."
+    )
+    parser.add_argument(
+        "--int8",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Add a dynamic int8 quantised ONNX column (CPU only).",
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -156,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.threads = args.threads or default_threads()
-    print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, device {args.device}, threads {args.threads}, "
-          f"B={args.batch}, {args.repeats} timed steps per back end (median)")
+    print(
+        f"torch {torch.__version__}, onnxruntime {ort.__version__}, device {args.device}, threads {args.threads}, "
+        f"B={args.batch}, {args.repeats} timed steps per back end (median)"
+    )
     rows = [run_config(name.strip(), args) for name in args.configs.split(",") if name.strip()]
     header = f"{'config':<9} {'params':>8} {'L':>5} {'torch ms':>9} {'ORT ms':>8} {'ORT/torch':>9}"
     if any("ort-int8_ms" in r for r in rows):
@@ -165,16 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     header += f" {'onnx MB':>8} {'export s':>8} {'|Δlog p| ORT':>13}"
     print(header)
     for r in rows:
-        line = (f"{r['config']:<9} {r['params'] / 1e6:>7.1f}M {r['length']:>5} {r['torch_ms']:>9.1f} {r['ort_ms']:>8.1f} "
-                f"{r['ort_ms'] / r['torch_ms']:>8.2f}×")
+        line = (
+            f"{r['config']:<9} {r['params'] / 1e6:>7.1f}M {r['length']:>5} {r['torch_ms']:>9.1f} {r['ort_ms']:>8.1f} "
+            f"{r['ort_ms'] / r['torch_ms']:>8.2f}×"
+        )
         if "ort-int8_ms" in r:
             line += f" {r['ort-int8_ms']:>8.1f} {r['ort-int8_ms'] / r['torch_ms']:>9.2f}×"
         line += f" {r['onnx_mb']:>8.1f} {r['export_s']:>8.1f} {r['ort_gap']:>13.1e}"
         print(line)
     for r in rows:
         if "int8_gap" in r:
-            print(f"{r['config']}: int8 file {r['int8_mb']:.1f} MB, max |Δ log p| int8 vs fp32 ONNX {r['int8_gap']:.2e} "
-                  "(random init: says little about a trained model)")
+            print(
+                f"{r['config']}: int8 file {r['int8_mb']:.1f} MB, max |Δ log p| int8 vs fp32 ONNX {r['int8_gap']:.2e} "
+                "(random init: says little about a trained model)"
+            )
     return 0
 
 

@@ -159,13 +159,17 @@ def main() -> None:
     print(f"network original_config: {n_params / 1e6:.1f} M parameters, B=1, L={length}, bass+drums masked")
     print(f"bare network forward       : {fwd_s:.3f} s  (median of {len(fwd)})")
     print(f"sampler step               : {step_s:.3f} s  (median of {len(per_step)}; overhead {step_s - fwd_s:+.3f} s)")
-    print(f"step / bare forward        : {ratio:.3f}  (median of per-pair ratios {pair_ratio:.3f}; goal <= 1.15: "
-          f"{'met' if ratio <= 1.15 else 'MISSED'})")
+    print(
+        f"step / bare forward        : {ratio:.3f}  (median of per-pair ratios {pair_ratio:.3f}; goal <= 1.15: "
+        f"{'met' if ratio <= 1.15 else 'MISSED'})"
+    )
     print(f"{len(per_step)} timed steps measured  : {measured:.2f} s")
     print(f"{steps} forwards (extrap.)     : {steps * fwd_s:.2f} s")
     print(f"{steps}-step sample (extrap.)  : {steps * step_s:.2f} s")
-    print(f"sampler work, whole run    : {work_s:.2f} s  ({1000 * work_s / steps:.1f} ms/step = "
-          f"{work_s / steps / fwd_s:.1%} of a bare forward; network calls replaced by cached features)")
+    print(
+        f"sampler work, whole run    : {work_s:.2f} s  ({1000 * work_s / steps:.1f} ms/step = "
+        f"{work_s / steps / fwd_s:.1%} of a bare forward; network calls replaced by cached features)"
+    )
     print(f"{steps} forwards + that work   : {steps * fwd_s + work_s:.2f} s  (ratio {1 + work_s / steps / fwd_s:.3f})")
     rss_goal = "met" if rss_gb <= 1.2 else "MISSED"
     print(f"peak RSS                   : {rss_gb:.2f} GB  (goal <= 1.2 GB on CPU: {rss_goal})")

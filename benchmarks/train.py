@@ -46,7 +46,9 @@ def _fake_windows(config, vocab, batch: int, length: int, generator):
     return x
 
 
-def run_case(name: str, device: str, steps: int, batch: int, bf16: bool, compile_: bool, vocab_path: str | None) -> dict:
+def run_case(
+    name: str, device: str, steps: int, batch: int, bf16: bool, compile_: bool, vocab_path: str | None
+) -> dict:
     import torch
 
     from getmusic_cli.model.config import PRESETS
@@ -120,8 +122,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu | cuda | all")
     parser.add_argument("--steps", type=int, default=0, help="timed steps per case (default: small 10, original 2)")
     parser.add_argument("--batch-size", type=int, default=0, help="default: 8 (original: 3, as the paper's runs)")
-    parser.add_argument("--vocab", help="vocabulary file for the original config (e.g. the original dict.txt; "
-                        "default: the basic single-pitch vocabulary for every config)")
+    parser.add_argument(
+        "--vocab",
+        help="vocabulary file for the original config (e.g. the original dict.txt; "
+        "default: the basic single-pitch vocabulary for every config)",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:  # child process: one case, JSON on stdout
@@ -143,10 +148,22 @@ def main() -> None:
             variants = [(False, False)] if device == "cpu" else [(False, False), (True, False), (True, True)]
             for bf16, compile_ in variants:
                 vocab = args.vocab if name == "original" else None
-                cases.append(dict(name=name, device=device, steps=steps, batch=batch, bf16=bf16, compile_=compile_,
-                                  vocab_path=vocab))
+                cases.append(
+                    dict(
+                        name=name,
+                        device=device,
+                        steps=steps,
+                        batch=batch,
+                        bf16=bf16,
+                        compile_=compile_,
+                        vocab_path=vocab,
+                    )
+                )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
-    header = f"{'config':9} {'device':6} {'bf16':5} {'compile':7} {'B×L':>8} {'params':>8} {'s/step':>8} {'cells/s':>10} {'peak MiB':>9}"
+    header = (
+        f"{'config':9} {'device':6} {'bf16':5} {'compile':7} {'B×L':>8} {'params':>8} {'s/step':>8} "
+        f"{'cells/s':>10} {'peak MiB':>9}"
+    )
     print(header)
     results = []
     for case in cases:
@@ -160,15 +177,18 @@ def main() -> None:
         results.append(r)
         peak = r.get("peak_mem_MiB", r.get("peak_rss_MiB"))
         print(
-            f"{r['config']:9} {r['device']:6} {str(r['bf16']):5} {str(r['compile']):7} {r['batch']:>3}×{r['length']:<4} "
+            f"{r['config']:9} {r['device']:6} {str(r['bf16']):5} {str(r['compile']):7} "
+            f"{r['batch']:>3}×{r['length']:<4} "
             f"{r['params_M']:>7}M {r['s_per_step']:>8} {r['cells_per_s']:>10,} {peak:>9}"
         )
     base = {(r["config"], r["device"]): r for r in results if not r["bf16"] and not r["compile"]}
     for r in results:
         ref = base.get((r["config"], r["device"]))
         if ref is not None and r is not ref:
-            print(f"{r['config']} {r['device']} bf16={r['bf16']} compile={r['compile']}: "
-                  f"{r['cells_per_s'] / ref['cells_per_s']:.2f}× the fp32 speed")
+            print(
+                f"{r['config']} {r['device']} bf16={r['bf16']} compile={r['compile']}: "
+                f"{r['cells_per_s'] / ref['cells_per_s']:.2f}× the fp32 speed"
+            )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 1
     console.print(render_report(report))
-    entry = {"name": "model.onnx", "url": args.url or "URL", "sha256": sha256(report.onnx_path),
-             "size": report.onnx_path.stat().st_size}
+    entry = {
+        "name": "model.onnx",
+        "url": args.url or "URL",
+        "sha256": sha256(report.onnx_path),
+        "size": report.onnx_path.stat().st_size,
+    }
     print(json.dumps(entry))
     return 0
 

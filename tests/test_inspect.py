@@ -60,8 +60,14 @@ def test_codec_report_per_class_with_the_basic_vocabulary():
     result = analyse(DATA / "multitrack.mid", vocab=Vocabulary.basic())
     counts = {c: (r.notes, r.encoded, r.reduced, r.dropped) for c, r in result.report.classes.items()}
     # Single pitches only: every held triad keeps one note; the monophonic lead and bass lose nothing.
-    assert counts == {"lead": (32, 32, 0, 0), "bass": (16, 16, 0, 0), "drums": (64, 32, 32, 0),
-                      "guitar": (24, 8, 16, 0), "piano": (24, 8, 16, 0), "strings": (24, 8, 16, 0)}
+    assert counts == {
+        "lead": (32, 32, 0, 0),
+        "bass": (16, 16, 0, 0),
+        "drums": (64, 32, 32, 0),
+        "guitar": (24, 8, 16, 0),
+        "piano": (24, 8, 16, 0),
+        "strings": (24, 8, 16, 0),
+    }
     assert result.n_bars == 8 and result.n_columns == 128
     assert result.key.name == "C major" and len(result.chords) == 8
 
@@ -125,8 +131,12 @@ def test_bad_input_is_one_line_and_nonzero(cli, args, message):
 
 
 def test_bad_input_through_a_real_process():
-    proc = subprocess.run([sys.executable, "-m", "getmusic_cli", "inspect", str(DATA / "truncated.mid")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "getmusic_cli", "inspect", str(DATA / "truncated.mid")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == ["error: truncated.mid: truncated MIDI file (31 bytes missing)"]
 

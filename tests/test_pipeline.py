@@ -6,6 +6,7 @@ from pathlib import Path
 
 import miditoolkit
 import pytest
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.pipeline import Generator, Options, parse_bars, plan_outputs
 
@@ -101,7 +102,9 @@ def test_infill_bars_follow_three_four(tmp_path, generator):
     changed_in = set(notes_of(original, "Lead")) ^ set(notes_of(out, "Lead"))
     # Every note that differs lies in bars 2-3 of 3/4: ticks [1 bar, 3 bars).
     assert all(bar <= n[0] < 3 * bar for n in changed_in)
-    assert [(n[0]) for n in notes_of(out, "Lead") if n[0] < bar] == [n[0] for n in notes_of(original, "Lead") if n[0] < bar]
+    assert [(n[0]) for n in notes_of(out, "Lead") if n[0] < bar] == [
+        n[0] for n in notes_of(original, "Lead") if n[0] < bar
+    ]
     assert out.time_signature_changes[0].numerator == 3
 
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -65,24 +64,41 @@ def build_freedoom(out: Path, cache: Path, log) -> tuple[list[dict], list[dict],
     for song in sorted(found.songs, key=lambda s: s.out_name):
         rel = f"freedoom/{song.out_name}"
         write_if_changed(out / rel, song.data)
-        files.append({"path": rel, "source": "freedoom", "collection": "freedoom", "original": song.original,
-                      "duplicates": song.duplicates, "licence": freedoom.LICENCE, "sha256": song.sha256})
+        files.append(
+            {
+                "path": rel,
+                "source": "freedoom",
+                "collection": "freedoom",
+                "original": song.original,
+                "duplicates": song.duplicates,
+                "licence": freedoom.LICENCE,
+                "sha256": song.sha256,
+            }
+        )
     if found.copyright_text:
         write_if_changed(out / "freedoom" / "LICENSE.txt", found.copyright_text.encode("utf-8"))
-    log(f"freedoom {package.version}: {len(files)} distinct MIDI songs "
-        f"({sum(len(s.duplicates) for s in found.songs)} duplicate lumps, {len(found.skipped)} non-MIDI music lumps)")
-    info = {"package": "freedoom (Debian)", "version": package.version, "deb": package.deb.name,
-            "deb_sha256": package.sha256, "licence": freedoom.LICENCE,
-            "licence_file": "freedoom/LICENSE.txt (the package's debian/copyright)"}
+    log(
+        f"freedoom {package.version}: {len(files)} distinct MIDI songs "
+        f"({sum(len(s.duplicates) for s in found.songs)} duplicate lumps, {len(found.skipped)} non-MIDI music lumps)"
+    )
+    info = {
+        "package": "freedoom (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": freedoom.LICENCE,
+        "licence_file": "freedoom/LICENSE.txt (the package's debian/copyright)",
+    }
     return files, found.skipped, info
 
 
 def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple[list[dict], list[dict], dict]:
     try:
         from corpus import music21_source as m21
+
         version = m21.music21_version()
     except ImportError:
-        raise SystemExit("music21 is not installed: pip install music21 (needed only to build the corpus)")
+        raise SystemExit("music21 is not installed: pip install music21 (needed only to build the corpus)") from None
     root = m21.corpus_root()
     converted = cache / "converted"
     converted.mkdir(parents=True, exist_ok=True)
@@ -94,8 +110,10 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
             key = sha256_bytes(f"{RECIPE_VERSION}\0{version}\0{ensemble}\0{coll.bpm}\0".encode() + src.read_bytes())
             planned.append((coll, src, rel, ensemble, converted / f"{key}.mid", key))
     todo = [p for p in planned if not p[4].is_file() and not p[4].with_suffix(".fail").is_file()]
-    log(f"music21 {version}: {len(planned)} scores, {len(planned) - len(todo)} cached, converting {len(todo)} "
-        f"on {jobs} processes")
+    log(
+        f"music21 {version}: {len(planned)} scores, {len(planned) - len(todo)} cached, converting {len(todo)} "
+        f"on {jobs} processes"
+    )
     results: dict[str, dict] = {}
     if todo:
         t0 = time.time()
@@ -108,16 +126,17 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
                 results[res["rel"]] = res
                 if i % 50 == 0 or i == len(todo):
                     log(f"  converted {i}/{len(todo)} ({time.time() - t0:.0f} s)")
-        for coll, src, rel, ensemble, cached, key in todo:
+        for _coll, _src, rel, _ensemble, cached, _key in todo:
             res = results[rel]
             if not res["ok"] and res.get("cache_failure"):
                 cached.with_suffix(".fail").write_text(json.dumps(res) + "\n")
     files, skipped, seen = [], [], {}
-    for coll, src, rel, ensemble, cached, key in planned:
+    for coll, _src, rel, ensemble, cached, _key in planned:
         fail = cached.with_suffix(".fail")
         if not cached.is_file():
-            reason = results.get(rel, {}).get("reason") or (json.loads(fail.read_text())["reason"]
-                                                            if fail.is_file() else "not converted")
+            reason = results.get(rel, {}).get("reason") or (
+                json.loads(fail.read_text())["reason"] if fail.is_file() else "not converted"
+            )
             skipped.append({"original": f"music21/{rel}", "reason": reason})
             continue
         data = cached.read_bytes()
@@ -128,13 +147,25 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
         name = rel.split("/", 1)[1].rsplit(".", 1)[0].replace("/", "-") + ".mid"
         out_rel = f"{coll.name}/{name}"
         write_if_changed(out / out_rel, data)
-        entry = {"path": out_rel, "source": "music21", "collection": coll.name, "original": f"music21/{rel}",
-                 "duplicates": [], "licence": coll.licence, "encoder": coll.encoder, "voice_rule": ensemble,
-                 "sha256": digest}
+        entry = {
+            "path": out_rel,
+            "source": "music21",
+            "collection": coll.name,
+            "original": f"music21/{rel}",
+            "duplicates": [],
+            "licence": coll.licence,
+            "encoder": coll.encoder,
+            "voice_rule": ensemble,
+            "sha256": digest,
+        }
         seen[digest] = entry
         files.append(entry)
-    info = {"package": "music21 (PyPI)", "version": version, "collections": [c.name for c in m21.COLLECTIONS],
-            "excluded": m21.EXCLUDED}
+    info = {
+        "package": "music21 (PyPI)",
+        "version": version,
+        "collections": [c.name for c in m21.COLLECTIONS],
+        "excluded": m21.EXCLUDED,
+    }
     return files, skipped, info
 
 
@@ -150,20 +181,27 @@ def remove_stale(out: Path, keep: set[str]) -> int:
 
 def assign_splits(files: list[dict]) -> str:
     """The held-out split, by the same content-hash rule `getmusic train`/`evaluate` apply to a data folder."""
-    from getmusic_cli.train.sources import VALID_FRACTION, assign_splits as rule
+    from getmusic_cli.train.sources import VALID_FRACTION
+    from getmusic_cli.train.sources import assign_splits as rule
 
     split = rule([f["sha256"] for f in files])
     for f in files:
         f["split"] = split[f["sha256"]]
-    return (f"by piece: a file is 'valid' when int(sha256[:12], 16) / 2**48 < {VALID_FRACTION} "
-            "(getmusic_cli.train.sources.assign_splits, the rule getmusic train and evaluate use)")
+    return (
+        f"by piece: a file is 'valid' when int(sha256[:12], 16) / 2**48 < {VALID_FRACTION} "
+        "(getmusic_cli.train.sources.assign_splits, the rule getmusic train and evaluate use)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", type=Path)
-    ap.add_argument("--cache", type=Path, default=None,
-                    help="cache folder (default: $GETMUSIC_CORPUS_CACHE or ~/.cache/getmusic/corpus-build)")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache folder (default: $GETMUSIC_CORPUS_CACHE or ~/.cache/getmusic/corpus-build)",
+    )
     ap.add_argument("--jobs", type=int, default=2, help="processes converting music21 scores")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per score before it is skipped")
     ap.add_argument("--sources", default="freedoom,music21", help="comma-separated: freedoom, music21")
@@ -207,15 +245,20 @@ def main(argv: list[str] | None = None) -> int:
     stats = summarize(files)
     elapsed = round(time.time() - started, 1)
     manifest = {
-        "recipe": "training/build_corpus.py", "recipe_version": RECIPE_VERSION, "sources": source_info,
-        "split_rule": split_rule, "stats": stats, "build_seconds": elapsed, "files": files, "skipped": skipped,
+        "recipe": "training/build_corpus.py",
+        "recipe_version": RECIPE_VERSION,
+        "sources": source_info,
+        "split_rule": split_rule,
+        "stats": stats,
+        "build_seconds": elapsed,
+        "files": files,
+        "skipped": skipped,
     }
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(out / "manifest.json")
 
-    log(f"done: {stats['files']} files, {stats['bars']} bars, splits {stats['by_split']}, "
-        f"{len(skipped)} skipped")
+    log(f"done: {stats['files']} files, {stats['bars']} bars, splits {stats['by_split']}, {len(skipped)} skipped")
     for name, s in stats["by_source"].items():
         log(f"  {name:9s} {s['files']:4d} files {s['bars']:6d} bars ({s['valid_files']} held out)")
     for cls, s in stats["by_class"].items():

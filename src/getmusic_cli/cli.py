@@ -53,13 +53,21 @@ def main() -> None:
 
 # ----- generate / infill -----
 
-_model_opt = typer.Option(None, "--model", help="Model: registry name[@version], bundle folder, original checkpoint.pth or URL. Default: the embedded model.")
+_model_opt = typer.Option(
+    None,
+    "--model",
+    help="Model: registry name[@version], bundle folder, original checkpoint.pth or URL. Default: the embedded model.",
+)
 _device_opt = typer.Option("auto", "--device", help="auto | cpu | cuda")
 _backend_opt = typer.Option("torch", "--backend", help="torch | onnx")
-_steps_opt = typer.Option(None, "--steps", help="Sampling steps (default: the model's suggestion, else its T). Fewer is faster.")
+_steps_opt = typer.Option(
+    None, "--steps", help="Sampling steps (default: the model's suggestion, else its T). Fewer is faster."
+)
 _seed_opt = typer.Option(None, "--seed", help="Random seed for reproducible output.")
 _temp_opt = typer.Option(1.0, "--temperature", help="Sampling temperature (lower = safer).")
-_top_p_opt = typer.Option(1.0, "--top-p", help="Nucleus sampling: keep the smallest token set with this much probability.")
+_top_p_opt = typer.Option(
+    1.0, "--top-p", help="Nucleus sampling: keep the smallest token set with this much probability."
+)
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
@@ -71,16 +79,42 @@ _out_dir_opt = typer.Option(None, "--out-dir", help="Folder for the outputs (IN.
 _cache_opt = typer.Option(None, "--cache-dir", help="Model cache folder (default: the user cache dir).")
 
 
-def _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir):
+def _options(
+    model,
+    device,
+    backend,
+    steps,
+    seed,
+    temperature,
+    top_p,
+    variations,
+    chords,
+    no_chords,
+    maps,
+    programs,
+    force,
+    cache_dir,
+):
     from getmusic_cli.pipeline import Options, parse_programs
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
         raise GetMusicError("--chords and --no-chords cannot be used together")
     return Options(
-        model=model, device=device, backend=backend, steps=steps, seed=seed, temperature=temperature, top_p=top_p,
-        variations=variations, chords=chords, no_chords=no_chords, maps=parse_map_option(maps or []),
-        programs=parse_programs(programs or []), force=force, cache_dir=cache_dir,
+        model=model,
+        device=device,
+        backend=backend,
+        steps=steps,
+        seed=seed,
+        temperature=temperature,
+        top_p=top_p,
+        variations=variations,
+        chords=chords,
+        no_chords=no_chords,
+        maps=parse_map_option(maps or []),
+        programs=parse_programs(programs or []),
+        force=force,
+        cache_dir=cache_dir,
     )
 
 
@@ -99,7 +133,14 @@ def _inputs(inputs, example: bool, output, out_dir):
 
 def _run_files(inputs, output, out_dir, options, work) -> None:
     """Run ``work(generator, path, outputs, progress)`` on each input; report failures, go on, exit 1 at the end."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.table import Table
 
     from getmusic_cli.pipeline import Generator, plan_outputs
@@ -108,7 +149,13 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
         raise GetMusicError("-o names one file: with several inputs use --out-dir")
     generator = Generator(options)
     results, failures = [], []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bar:
         files_task = bar.add_task("files", total=len(inputs)) if len(inputs) > 1 else None
         for path in inputs:
@@ -131,7 +178,14 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
         for col in ("output", "kept", "made", "bars", "notes made", "seconds"):
             table.add_column(col)
         for r in results:
-            table.add_row(str(r.path), ", ".join(r.kept) or "-", ", ".join(r.made), str(r.bars), str(r.notes_made), f"{r.seconds:.1f}")
+            table.add_row(
+                str(r.path),
+                ", ".join(r.kept) or "-",
+                ", ".join(r.made),
+                str(r.bars),
+                str(r.notes_made),
+                f"{r.seconds:.1f}",
+            )
         console.print(table)
     if failures:
         raise typer.Exit(1)
@@ -141,12 +195,28 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
 def generate(
     inputs: list[Path] = typer.Argument(None, help="Input MIDI file(s)."),
     make: str = typer.Option(..., "--make", help="Tracks to generate, e.g. bass,drums."),
-    example: bool = typer.Option(False, "--example", help="Use the example song shipped with getmusic (Bach, BWV 253); output goes to the current folder."),
+    example: bool = typer.Option(
+        False,
+        "--example",
+        help="Use the example song shipped with getmusic (Bach, BWV 253); output goes to the current folder.",
+    ),
     keep: str = typer.Option(None, "--keep", help="Tracks to keep (default: every other track present)."),
-    output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
-    backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
-    top_p: float = _top_p_opt, variations: int = _var_opt, chords: str = _chords_opt, no_chords: bool = _no_chords_opt,
-    maps: list[str] = _map_opt, programs: list[str] = _program_opt, force: bool = _force_opt, cache_dir: Path = _cache_opt,
+    output: Path = _out_opt,
+    out_dir: Path = _out_dir_opt,
+    model: str = _model_opt,
+    device: str = _device_opt,
+    backend: str = _backend_opt,
+    steps: int = _steps_opt,
+    seed: int = _seed_opt,
+    temperature: float = _temp_opt,
+    top_p: float = _top_p_opt,
+    variations: int = _var_opt,
+    chords: str = _chords_opt,
+    no_chords: bool = _no_chords_opt,
+    maps: list[str] = _map_opt,
+    programs: list[str] = _program_opt,
+    force: bool = _force_opt,
+    cache_dir: Path = _cache_opt,
 ) -> None:
     """Generate tracks (--make) conditioned on the kept ones (--keep)."""
     from getmusic_cli.score.tracks import parse_class_list
@@ -155,22 +225,51 @@ def generate(
         raise GetMusicError("nothing to make: name at least one track with --make, e.g. --make bass,drums")
     made = parse_class_list(make)
     kept = parse_class_list(keep) if keep and keep.strip() else ([] if keep is not None else None)
-    options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, programs, force, cache_dir)
+    options = _options(
+        model,
+        device,
+        backend,
+        steps,
+        seed,
+        temperature,
+        top_p,
+        variations,
+        chords,
+        no_chords,
+        maps,
+        programs,
+        force,
+        cache_dir,
+    )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(inputs, output, out_dir, options,
-               lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress))
+    _run_files(
+        inputs, output, out_dir, options, lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress)
+    )
 
 
 @app.command()
 def infill(
     inputs: list[Path] = typer.Argument(None, help="Input MIDI file(s)."),
     bars: str = typer.Option(..., "--bars", help="Bars to regenerate, 1-based inclusive: 9-12 or 1-4,9-12."),
-    example: bool = typer.Option(False, "--example", help="Use the example song shipped with getmusic; output goes to the current folder."),
+    example: bool = typer.Option(
+        False, "--example", help="Use the example song shipped with getmusic; output goes to the current folder."
+    ),
     tracks: str = typer.Option(None, "--tracks", help="Tracks to regenerate there (default: every track present)."),
-    output: Path = _out_opt, out_dir: Path = _out_dir_opt, model: str = _model_opt, device: str = _device_opt,
-    backend: str = _backend_opt, steps: int = _steps_opt, seed: int = _seed_opt, temperature: float = _temp_opt,
-    top_p: float = _top_p_opt, variations: int = _var_opt, chords: str = _chords_opt, no_chords: bool = _no_chords_opt,
-    maps: list[str] = _map_opt, force: bool = _force_opt, cache_dir: Path = _cache_opt,
+    output: Path = _out_opt,
+    out_dir: Path = _out_dir_opt,
+    model: str = _model_opt,
+    device: str = _device_opt,
+    backend: str = _backend_opt,
+    steps: int = _steps_opt,
+    seed: int = _seed_opt,
+    temperature: float = _temp_opt,
+    top_p: float = _top_p_opt,
+    variations: int = _var_opt,
+    chords: str = _chords_opt,
+    no_chords: bool = _no_chords_opt,
+    maps: list[str] = _map_opt,
+    force: bool = _force_opt,
+    cache_dir: Path = _cache_opt,
 ) -> None:
     """Regenerate chosen bars (and tracks) of a song, keeping everything else."""
     from getmusic_cli.pipeline import parse_bars
@@ -178,10 +277,26 @@ def infill(
 
     parse_bars(bars)  # bad syntax fails before the model loads
     chosen = parse_class_list(tracks) if tracks is not None else None
-    options = _options(model, device, backend, steps, seed, temperature, top_p, variations, chords, no_chords, maps, [], force, cache_dir)
+    options = _options(
+        model,
+        device,
+        backend,
+        steps,
+        seed,
+        temperature,
+        top_p,
+        variations,
+        chords,
+        no_chords,
+        maps,
+        [],
+        force,
+        cache_dir,
+    )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(inputs, output, out_dir, options,
-               lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress))
+    _run_files(
+        inputs, output, out_dir, options, lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress)
+    )
 
 
 # ----- inspect -----
@@ -191,8 +306,14 @@ def infill(
 def inspect(
     song: Path = typer.Argument(..., help="Input MIDI file."),
     maps: list[str] = _map_opt,
-    plot: Path = typer.Option(None, "--plot", help="Also write a piano-roll PNG of the classes (needs the 'plot' extra)."),
-    model: str = typer.Option(None, "--model", help="Model whose vocabulary the codec report uses (default: the default model, else the basic vocabulary)."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Also write a piano-roll PNG of the classes (needs the 'plot' extra)."
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="Model whose vocabulary the codec report uses (default: the default model, else the basic vocabulary).",
+    ),
 ) -> None:
     """Show how a MIDI file is read: tracks -> classes (and why), meter, tempo, key, chords per bar, codec loss."""
     from getmusic_cli.inspect import analyse, plot_piano_roll, render
@@ -232,9 +353,23 @@ def train(
     from getmusic_cli.train.trainer import TrainOptions, run_command
 
     options = TrainOptions(
-        data_dir=data_dir, run_dir=run_dir, config=config, steps=steps, batch_size=batch_size, lr=lr, length=length,
-        device=device, seed=seed, eval_every=eval_every, save_every=save_every, resume=resume, init=init, bf16=bf16,
-        compile=compile, workers=workers, prepare_only=prepare_only,
+        data_dir=data_dir,
+        run_dir=run_dir,
+        config=config,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        length=length,
+        device=device,
+        seed=seed,
+        eval_every=eval_every,
+        save_every=save_every,
+        resume=resume,
+        init=init,
+        bf16=bf16,
+        compile=compile,
+        workers=workers,
+        prepare_only=prepare_only,
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:
@@ -264,17 +399,29 @@ def evaluate(
     from getmusic_cli.score.tracks import parse_class_list
 
     options = EvalOptions(
-        model=model, data_dir=data_dir, keep=parse_class_list(keep) if keep else [], make=parse_class_list(make), n=n,
-        steps=steps, seed=seed, device=device, split=split, chords=not no_chords, references=not no_references,
-        windows=windows, temperature=temperature, top_p=top_p,
+        model=model,
+        data_dir=data_dir,
+        keep=parse_class_list(keep) if keep else [],
+        make=parse_class_list(make),
+        n=n,
+        steps=steps,
+        seed=seed,
+        device=device,
+        split=split,
+        chords=not no_chords,
+        references=not no_references,
+        windows=windows,
+        temperature=temperature,
+        top_p=top_p,
     )
     run_command(options, as_json, console, err_console)
 
 
 # ----- models -----
 
-models_app = typer.Typer(help="List, inspect, download and remove models; import the original checkpoint.",
-                         no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, inspect, download and remove models; import the original checkpoint.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -295,7 +442,9 @@ def models_info(name: str = typer.Argument(..., help="Registry name[@version].")
 
 
 @models_app.command("download")
-def models_download(name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt) -> None:
+def models_download(
+    name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt
+) -> None:
     """Download (or re-verify) a model's files into the cache."""
     from getmusic_cli.hub.commands import download_model
 
@@ -303,7 +452,9 @@ def models_download(name: str = typer.Argument(..., help="Registry name[@version
 
 
 @models_app.command("remove")
-def models_remove(name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt) -> None:
+def models_remove(
+    name: str = typer.Argument(..., help="Registry name[@version]."), cache_dir: Path = _cache_opt
+) -> None:
     """Delete a model's files from the cache."""
     from getmusic_cli.hub.commands import remove_model
 
@@ -333,7 +484,9 @@ app.add_typer(export_app, name="export")
 @export_app.command("onnx")
 def export_onnx(
     model: str = typer.Argument(..., help="Model to export (any --model spec, e.g. debug or a bundle folder)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Bundle folder to write (the model's own folder: add model.onnx to it)."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="Bundle folder to write (the model's own folder: add model.onnx to it)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder or model.onnx."),
     cache_dir: Path = _cache_opt,
 ) -> None:

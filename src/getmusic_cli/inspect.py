@@ -21,7 +21,11 @@ from getmusic_cli.score.tracks import INSTRUMENTS, display_name, gm_name
 
 # Colours of the classes in tables and plots.
 CLASS_COLOURS: dict[str, str] = {
-    "lead": "#d62728", "bass": "#1f77b4", "drums": "#7f7f7f", "guitar": "#ff7f0e", "piano": "#2ca02c",
+    "lead": "#d62728",
+    "bass": "#1f77b4",
+    "drums": "#7f7f7f",
+    "guitar": "#ff7f0e",
+    "piano": "#2ca02c",
     "strings": "#9467bd",
 }
 
@@ -78,8 +82,18 @@ def analyse(
     song.chords = chords
     vocab, vocab_label = (vocab, "given vocabulary") if vocab is not None else codec_vocabulary(model)
     _, report = encode(song, vocab, chords=chords)
-    return Inspection(path, song, timeline, n_columns, timeline.n_bars(n_columns), song_seconds(song, song.end_tick),
-                      key, chords, report, vocab_label)
+    return Inspection(
+        path,
+        song,
+        timeline,
+        n_columns,
+        timeline.n_bars(n_columns),
+        song_seconds(song, song.end_tick),
+        key,
+        chords,
+        report,
+        vocab_label,
+    )
 
 
 # ----- printing --------------------------------------------------------------------------------------------------
@@ -119,14 +133,26 @@ def _chord_lines(chords: list, per_line: int = 8) -> list[str]:
 def render(result: Inspection, console: Console) -> None:
     song, timeline = result.song, result.timeline
     minutes, seconds = divmod(round(result.seconds), 60)
-    console.print(f"[bold]{escape(result.path.name)}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
-                  f"{song.ticks_per_beat} ticks per beat", highlight=False)
-    console.print(f"time signature: {_signature_text(song, timeline)}   tempo: {_tempo_text(song, timeline)}   "
-                  f"key: {result.key.name}", highlight=False)
+    console.print(
+        f"[bold]{escape(result.path.name)}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
+        f"{song.ticks_per_beat} ticks per beat",
+        highlight=False,
+    )
+    console.print(
+        f"time signature: {_signature_text(song, timeline)}   tempo: {_tempo_text(song, timeline)}   "
+        f"key: {result.key.name}",
+        highlight=False,
+    )
 
     tracks = Table(title="input tracks", title_justify="left")
-    for col, justify in (("#", "right"), ("track", "left"), ("program", "left"), ("notes", "right"),
-                         ("class", "left"), ("why", "left")):
+    for col, justify in (
+        ("#", "right"),
+        ("track", "left"),
+        ("program", "left"),
+        ("notes", "right"),
+        ("class", "left"),
+        ("why", "left"),
+    ):
         tracks.add_column(col, justify=justify)
     for s in song.sources:
         program = "drums (ch 10)" if s.is_drum else f"{s.program} {gm_name(s.program)}"
@@ -137,8 +163,10 @@ def render(result: Inspection, console: Console) -> None:
 
     console.print(_class_table(result))
     if any(r.reduced for r in result.report.classes.values()):
-        console.print("[dim]reduced: notes left out so that a group of simultaneous notes fits the vocabulary "
-                      "(the lead keeps its top note)[/]")
+        console.print(
+            "[dim]reduced: notes left out so that a group of simultaneous notes fits the vocabulary "
+            "(the lead keeps its top note)[/]"
+        )
     console.print("[bold]chords[/] (one per bar)")
     for line in _chord_lines(result.chords):
         console.print("  " + line, highlight=False)
@@ -148,8 +176,15 @@ def _class_table(result: Inspection) -> Table:
     """Per class: where its notes come from and what the codec keeps of them."""
     song, report = result.song, result.report
     table = Table(title=f"classes (codec: {escape(result.vocab_label)})", title_justify="left")
-    for col, justify in (("class", "left"), ("from tracks", "left"), ("notes", "right"), ("encoded", "right"),
-                         ("reduced", "right"), ("dropped", "right"), ("remarks", "left")):
+    for col, justify in (
+        ("class", "left"),
+        ("from tracks", "left"),
+        ("notes", "right"),
+        ("encoded", "right"),
+        ("reduced", "right"),
+        ("dropped", "right"),
+        ("remarks", "left"),
+    ):
         table.add_column(col, justify=justify)
     for cls in INSTRUMENTS:
         members = ", ".join(str(s.index) for s in song.sources if s.instrument == cls) or "[dim]-[/]"
@@ -160,9 +195,15 @@ def _class_table(result: Inspection) -> Table:
         remarks = [f"{n} {why}" for why, n in sorted(r.reasons.items())]
         if r.lengthened:
             remarks.append(f"{r.lengthened} very short notes kept as 16ths")
-        table.add_row(f"[{CLASS_COLOURS[cls]}]{cls}[/]", members, str(r.notes), str(r.encoded),
-                      str(r.reduced) if r.reduced else "[dim]0[/]", str(r.dropped) if r.dropped else "[dim]0[/]",
-                      escape("; ".join(remarks)))
+        table.add_row(
+            f"[{CLASS_COLOURS[cls]}]{cls}[/]",
+            members,
+            str(r.notes),
+            str(r.encoded),
+            str(r.reduced) if r.reduced else "[dim]0[/]",
+            str(r.dropped) if r.dropped else "[dim]0[/]",
+            escape("; ".join(remarks)),
+        )
     return table
 
 
@@ -188,14 +229,28 @@ def plot_piano_roll(result: Inspection, out: str | Path) -> Path:
     bar_ticks = [timeline.column_to_tick(c) for c in timeline.bar_starts(result.n_columns)]
     has_drums = bool(song.notes.get("drums"))
     width = min(4 + 0.6 * result.n_bars, 40)
-    fig, axes = plt.subplots(2 if has_drums else 1, 1, figsize=(width, 6 if has_drums else 4.5),
-                             sharex=True, squeeze=False, gridspec_kw={"height_ratios": [3, 1] if has_drums else [1]})
+    fig, axes = plt.subplots(
+        2 if has_drums else 1,
+        1,
+        figsize=(width, 6 if has_drums else 4.5),
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1] if has_drums else [1]},
+    )
     roll, drums = axes[0][0], axes[1][0] if has_drums else None
     for cls in reversed(INSTRUMENTS):  # lead drawn last, on top
         for n in song.notes.get(cls, []):
             ax = drums if cls == "drums" else roll
-            ax.add_patch(plt.Rectangle((n.start / tpb, n.pitch - 0.4), (n.end - n.start) / tpb, 0.8,
-                                       color=CLASS_COLOURS[cls], alpha=0.85, lw=0))
+            ax.add_patch(
+                plt.Rectangle(
+                    (n.start / tpb, n.pitch - 0.4),
+                    (n.end - n.start) / tpb,
+                    0.8,
+                    color=CLASS_COLOURS[cls],
+                    alpha=0.85,
+                    lw=0,
+                )
+            )
     for ax in [a[0] for a in axes]:
         for t in bar_ticks:
             ax.axvline(t / tpb, color="#cccccc", lw=0.6, zorder=0)

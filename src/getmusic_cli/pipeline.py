@@ -7,9 +7,9 @@ Kept tracks go back out from the ORIGINAL notes; only generated notes come from 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -114,8 +114,14 @@ class Generator:
             tracks += [self._made_track(c, made_notes.get(c, [])) for c in make]
             _write(song, tracks, out_path)
             results.append(
-                Result(out_path, keep, make, timeline.n_bars(score.tokens.shape[1]),
-                       sum(len(made_notes.get(c, [])) for c in make), time.perf_counter() - started)
+                Result(
+                    out_path,
+                    keep,
+                    make,
+                    timeline.n_bars(score.tokens.shape[1]),
+                    sum(len(made_notes.get(c, [])) for c in make),
+                    time.perf_counter() - started,
+                )
             )
         return results
 
@@ -136,8 +142,12 @@ class Generator:
         outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
         timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-        score, _ = encode(song, self.vocab, chords=self._chords(song, timeline, song_columns(song, timeline)),
-                          transpose=self.config.transpose)
+        score, _ = encode(
+            song,
+            self.vocab,
+            chords=self._chords(song, timeline, song_columns(song, timeline)),
+            transpose=self.config.transpose,
+        )
         n_columns = score.tokens.shape[1]
         regions = [timeline.bar_range_to_columns(a, b, n_columns) for a, b in parse_bars(bars)]
         task = infill_task(score.tokens, regions, tracks, self.vocab.mask_id, self.vocab.empty_id)
@@ -160,14 +170,24 @@ class Generator:
                     notes = [n for n in notes if not inside(n)]
                     if source.instrument not in placed:  # new notes go to the first track of their class
                         placed.add(source.instrument)
-                        new = [self._velocity(n, source.instrument) for n in made_notes.get(source.instrument, []) if inside(n)]
+                        new = [
+                            self._velocity(n, source.instrument)
+                            for n in made_notes.get(source.instrument, [])
+                            if inside(n)
+                        ]
                         n_made += len(new)
                         notes = sorted(notes + new, key=lambda n: (n.start, n.pitch))
                 out_tracks.append(OutTrack(source.name, source.program, source.is_drum, notes))
             _write(song, out_tracks, out_path)
             results.append(
-                Result(out_path, [c for c in present if c not in tracks], tracks,
-                       timeline.n_bars(n_columns), n_made, time.perf_counter() - started)
+                Result(
+                    out_path,
+                    [c for c in present if c not in tracks],
+                    tracks,
+                    timeline.n_bars(n_columns),
+                    n_made,
+                    time.perf_counter() - started,
+                )
             )
         return results
 
@@ -207,13 +227,21 @@ class Generator:
         tokens = torch.from_numpy(task.tokens).to(device).unsqueeze(0).repeat(n, 1, 1)
         condition = torch.from_numpy(task.condition).to(device).unsqueeze(0).repeat(n, 1, 1)
         options = SamplerOptions(
-            steps=self.steps, temperature=self.options.temperature, top_p=self.options.top_p,
+            steps=self.steps,
+            temperature=self.options.temperature,
+            top_p=self.options.top_p,
             seed=self.options.seed,
         )
         report = (lambda done, total: progress(label, done, total)) if progress else None
         out = sample_windows(
-            self.denoiser, self.vocab, tokens, condition, self.config.train_length, options,
-            bar_starts=score.bar_starts, progress=report,
+            self.denoiser,
+            self.vocab,
+            tokens,
+            condition,
+            self.config.train_length,
+            options,
+            bar_starts=score.bar_starts,
+            progress=report,
         )
         return out.cpu().numpy()
 
@@ -306,8 +334,13 @@ def _source_out(source) -> OutTrack:
 
 
 def _write(song: Song, tracks: list[OutTrack], path: Path) -> None:
-    write_midi(path, ticks_per_beat=song.ticks_per_beat, tempos=song.tempos,
-               time_signatures=song.time_signatures, tracks=tracks)
+    write_midi(
+        path,
+        ticks_per_beat=song.ticks_per_beat,
+        tempos=song.tempos,
+        time_signatures=song.time_signatures,
+        tracks=tracks,
+    )
 
 
 def parse_programs(items: list[str]) -> dict[str, int]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.eval.evaluate import (
     SYSTEM_MODEL,
@@ -34,8 +35,9 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_debug_model_with_both_references(corpus):
-    report = evaluate(EvalOptions(model="debug", data_dir=corpus, keep=["lead"], make=["bass"], n=4, steps=3,
-                                  split="all"))
+    report = evaluate(
+        EvalOptions(model="debug", data_dir=corpus, keep=["lead"], make=["bass"], n=4, steps=3, split="all")
+    )
     assert len(report.songs) == 4
     assert set(report.summary) == {SYSTEM_MODEL, SYSTEM_SHUFFLED, SYSTEM_RANDOM}
     for system, rows in report.per_window.items():
@@ -59,8 +61,12 @@ def test_a_perfect_generation_scores_one(corpus):
     windows = prepare_song(read_midi(path), path.name, 0, bundle, options)
     assert not isinstance(windows, str) and len(windows) == 1
     song = windows[0]
-    assert song_metrics(song.real, song, options.make) == {"chord_accuracy": 1.0, "pitch": 1.0, "duration": 1.0,
-                                                           "ioi": 1.0}
+    assert song_metrics(song.real, song, options.make) == {
+        "chord_accuracy": 1.0,
+        "pitch": 1.0,
+        "duration": 1.0,
+        "ioi": 1.0,
+    }
     assert song_metrics({}, song, options.make)["pitch"] == 0.0  # nothing generated: no overlap
 
 
@@ -82,8 +88,16 @@ def long_songs(tmp_path_factory) -> Path:
 
 
 def test_windows_one_after_another(long_songs):
-    options = EvalOptions(model="debug", data_dir=long_songs, keep=["lead"], make=["bass", "strings"], n=2, steps=2,
-                          split="all", windows=5)
+    options = EvalOptions(
+        model="debug",
+        data_dir=long_songs,
+        keep=["lead"],
+        make=["bass", "strings"],
+        n=2,
+        steps=2,
+        split="all",
+        windows=5,
+    )
     report = evaluate(options)
     rows = report.per_window[SYSTEM_MODEL]
     # 50 bars of 4/4: windows of 16 bars start at bars 1, 17 and 33; one at bar 49 would not be whole.
@@ -95,12 +109,18 @@ def test_windows_one_after_another(long_songs):
     windows = prepare_song(read_midi(long_songs / "long1.mid"), "long1.mid", 0, bundle, options)
     later = windows[1]
     assert later.real_chords and all(n.start >= 16 * 4 * 480 for n in later.real["bass"])
-    assert song_metrics(later.real, later, options.make) == {"chord_accuracy": 1.0, "pitch": 1.0, "duration": 1.0,
-                                                             "ioi": 1.0}
+    assert song_metrics(later.real, later, options.make) == {
+        "chord_accuracy": 1.0,
+        "pitch": 1.0,
+        "duration": 1.0,
+        "ioi": 1.0,
+    }
     from getmusic_cli.score.song import Note
 
     bar = 4 * 480
-    shifted = {c: [Note(n.start + bar, n.end + bar, n.pitch, n.velocity) for n in notes] for c, notes in later.real.items()}
+    shifted = {
+        c: [Note(n.start + bar, n.end + bar, n.pitch, n.velocity) for n in notes] for c, notes in later.real.items()
+    }
     assert song_metrics(shifted, later, options.make)["chord_accuracy"] < 0.5
 
 
@@ -108,14 +128,18 @@ def test_shuffled_reference_is_put_in_the_songs_key(tmp_path):
     # The same song in C and in D: each one's shuffled partner, moved into its key, is the song itself.
     import miditoolkit
 
-    midi = miditoolkit.MidiFile(str(write_song(tmp_path / "in_c.mid", seed=3, bars=8,
-                                               classes=("lead", "bass", "strings"), key=0)))
+    midi = miditoolkit.MidiFile(
+        str(write_song(tmp_path / "in_c.mid", seed=3, bars=8, classes=("lead", "bass", "strings"), key=0))
+    )
     for inst in midi.instruments:
         for note in inst.notes:
             note.pitch += 2
     midi.dump(str(tmp_path / "in_d.mid"))
-    report = evaluate(EvalOptions(model="debug", data_dir=tmp_path, keep=["lead"], make=["bass", "strings"], n=2,
-                                  steps=2, split="all"))
+    report = evaluate(
+        EvalOptions(
+            model="debug", data_dir=tmp_path, keep=["lead"], make=["bass", "strings"], n=2, steps=2, split="all"
+        )
+    )
     assert report.summary[SYSTEM_SHUFFLED]["pitch"] == pytest.approx(1.0)
     assert report.summary[SYSTEM_SHUFFLED]["chord_accuracy"] == pytest.approx(1.0)
 
@@ -131,8 +155,17 @@ def test_held_out_songs_follow_the_training_split(corpus, tmp_path):
 
 def test_nothing_to_compare_is_one_line(corpus):
     with pytest.raises(GetMusicError, match="no song under"):
-        evaluate(EvalOptions(model="debug", data_dir=corpus, keep=["lead"], make=["guitar", "strings"], n=2,
-                             split="all", references=False))
+        evaluate(
+            EvalOptions(
+                model="debug",
+                data_dir=corpus,
+                keep=["lead"],
+                make=["guitar", "strings"],
+                n=2,
+                split="all",
+                references=False,
+            )
+        )
     with pytest.raises(GetMusicError, match="both kept and made"):
         evaluate(EvalOptions(model="debug", data_dir=corpus, keep=["bass"], make=["bass"]))
     with pytest.raises(GetMusicError, match="--windows"):
@@ -140,12 +173,42 @@ def test_nothing_to_compare_is_one_line(corpus):
 
 
 def test_cli_json(cli, corpus):
-    result = cli("evaluate", "debug", corpus, "--keep", "lead", "--make", "bass,piano", "--n", "2", "--steps", "2",
-                 "--split", "all", "--json")
+    result = cli(
+        "evaluate",
+        "debug",
+        corpus,
+        "--keep",
+        "lead",
+        "--make",
+        "bass,piano",
+        "--n",
+        "2",
+        "--steps",
+        "2",
+        "--split",
+        "all",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["make"] == ["bass", "piano"] and len(report["songs"]) == 2
     assert set(report["summary"]) == {SYSTEM_MODEL, SYSTEM_SHUFFLED, SYSTEM_RANDOM}
-    table = cli("evaluate", "debug", corpus, "--make", "bass", "--n", "2", "--steps", "2", "--no-references",
-                "--windows", "2", "--temperature", "0.5", "--top-p", "0.9")
+    table = cli(
+        "evaluate",
+        "debug",
+        corpus,
+        "--make",
+        "bass",
+        "--n",
+        "2",
+        "--steps",
+        "2",
+        "--no-references",
+        "--windows",
+        "2",
+        "--temperature",
+        "0.5",
+        "--top-p",
+        "0.9",
+    )
     assert table.exit_code == 0 and "pitch OA" in table.stdout and "±" in table.stdout

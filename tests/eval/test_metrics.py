@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from getmusic_cli.eval import metrics
 from getmusic_cli.score.song import Note
 

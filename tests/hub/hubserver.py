@@ -38,7 +38,7 @@ class FileServer:
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def start(self) -> "FileServer":
+    def start(self) -> FileServer:
         self._thread.start()
         return self
 
@@ -158,8 +158,12 @@ def write_manifest(path: Path, models: list[dict]) -> Path:
 def model_entry(name: str, files: dict[str, tuple[str, bytes]], version: str = "1", **extra) -> dict:
     """A manifest entry whose files are {file name: (url, content)}."""
     return {
-        "name": name, "version": version, "description": f"test model {name}", "classes": ["bass"],
-        "licence": "CC0", **extra,
+        "name": name,
+        "version": version,
+        "description": f"test model {name}",
+        "classes": ["bass"],
+        "licence": "CC0",
+        **extra,
         "files": [{"name": n, "url": u, "sha256": sha256(d), "size": len(d)} for n, (u, d) in files.items()],
     }
 
@@ -167,4 +171,3 @@ def model_entry(name: str, files: dict[str, tuple[str, bytes]], version: str = "
 def leftovers(folder: Path) -> list[str]:
     """Temporary download files anywhere under folder."""
     return sorted(p.name for p in folder.rglob("*") if p.name.endswith((".part", ".lock", ".tmp")))
-

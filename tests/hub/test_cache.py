@@ -111,8 +111,10 @@ def test_offline_uses_a_good_cached_file(server, tmp_path, blob, monkeypatch):
 
 
 def _registry_with_tiny(server, tmp_path, monkeypatch):
-    files = {"config.json": (server.add("tiny/config.json", b'{"classes": ["bass"]}'), b'{"classes": ["bass"]}'),
-             "model.bin": (server.add("tiny/model.bin", random_bytes(300_000)), random_bytes(300_000))}
+    files = {
+        "config.json": (server.add("tiny/config.json", b'{"classes": ["bass"]}'), b'{"classes": ["bass"]}'),
+        "model.bin": (server.add("tiny/model.bin", random_bytes(300_000)), random_bytes(300_000)),
+    }
     write_manifest(tmp_path / "reg.json", [model_entry("tiny", files)])
     monkeypatch.setenv("GETMUSIC_REGISTRY", str(tmp_path / "reg.json"))
     return load_registry().get("tiny")
@@ -136,7 +138,9 @@ def test_entry_download_state_and_remove(server, tmp_path, monkeypatch):
 def test_offline_entry_message_says_how_to_fix(server, tmp_path, monkeypatch):
     entry = _registry_with_tiny(server, tmp_path, monkeypatch)
     monkeypatch.setenv("GETMUSIC_OFFLINE", "1")
-    with pytest.raises(GetMusicError, match=r"config.json of tiny@1 is not in the cache.*getmusic models download tiny"):
+    with pytest.raises(
+        GetMusicError, match=r"config.json of tiny@1 is not in the cache.*getmusic models download tiny"
+    ):
         cache.ensure_entry(entry)
     assert server.count("tiny/config.json") == 0
     assert leftovers(tmp_path) == []

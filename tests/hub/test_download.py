@@ -121,8 +121,9 @@ def test_silent_server_times_out_and_is_retried(server, tmp_path, blob):
     url = server.add("model.bin", blob)
     server.plan("model.bin", "stall")
     dest = tmp_path / "model.bin"
-    download(url, dest, sha256=sha256(blob), size=len(blob),
-             policy=RetryPolicy(attempts=3, backoff=0.01, read_timeout=0.3))
+    download(
+        url, dest, sha256=sha256(blob), size=len(blob), policy=RetryPolicy(attempts=3, backoff=0.01, read_timeout=0.3)
+    )
     assert dest.read_bytes() == blob
     assert server.count("model.bin") == 2
 
@@ -172,17 +173,21 @@ download(sys.argv[1], Path(sys.argv[2]), sha256=sys.argv[3], size=int(sys.argv[4
 
 def _spawn(url: str, dest: Path, blob: bytes) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
-    return subprocess.Popen([sys.executable, "-c", _CHILD, url, str(dest), sha256(blob), str(len(blob))],
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, url, str(dest), sha256(blob), str(len(blob))],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
-def _lines(stream) -> "queue.Queue[str]":
+def _lines(stream) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
     return lines
 
 
-def _wait_for(lines: "queue.Queue[str]", text: str, timeout: float = 60) -> str:
+def _wait_for(lines: queue.Queue[str], text: str, timeout: float = 60) -> str:
     seen = []
     while True:
         try:

@@ -15,8 +15,12 @@ CARD = b"# Tiny\n\nTrained on nothing at all. Licence CC0.\n"
 
 @pytest.fixture
 def tiny(server, tmp_path, monkeypatch):
-    files = {"config.json": b'{"classes": ["bass", "drums"]}', "vocab.txt": b"T1\t1\n",
-             "model.safetensors": random_bytes(40_000), "MODEL_CARD.md": CARD}
+    files = {
+        "config.json": b'{"classes": ["bass", "drums"]}',
+        "vocab.txt": b"T1\t1\n",
+        "model.safetensors": random_bytes(40_000),
+        "MODEL_CARD.md": CARD,
+    }
     entry = model_entry("tiny", {n: (server.add(f"tiny/{n}", d), d) for n, d in files.items()}, classes=[])
     monkeypatch.setenv("GETMUSIC_REGISTRY", str(write_manifest(tmp_path / "reg.json", [entry])))
     return files
@@ -78,7 +82,9 @@ def test_import_original_writes_the_bundle(cli, tmp_path, monkeypatch):
         (out / "config.json").write_text(json.dumps({"vocab": Path(dict_txt).read_text()}))
         return out
 
-    monkeypatch.setitem(sys.modules, "getmusic_cli.hub.original", types.SimpleNamespace(import_original=import_original))
+    monkeypatch.setitem(
+        sys.modules, "getmusic_cli.hub.original", types.SimpleNamespace(import_original=import_original)
+    )
     ckpt, vocab, out = tmp_path / "checkpoint.pth", tmp_path / "dict.txt", tmp_path / "bundle"
     ckpt.write_bytes(b"pickle")
     vocab.write_text("T1\t1\n")

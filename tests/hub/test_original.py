@@ -192,10 +192,15 @@ def reference_logits(sd: dict, tokens, t, condition, n_heads: int, *, band: bool
     half = width // 2
     freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float64) / half)
     angles = t.double()[:, None] * freqs[None]
-    time = linear(silu(linear(torch.cat([angles.cos(), angles.sin()], -1), "embeddings.time_embeddings.0")),
-                  "embeddings.time_embeddings.2")
-    cells = (w("embeddings.word_embeddings.weight")[tokens] + w("embeddings.token_type_embeddings.weight")[condition.long()]
-             + time[:, None, None, :])
+    time = linear(
+        silu(linear(torch.cat([angles.cos(), angles.sin()], -1), "embeddings.time_embeddings.0")),
+        "embeddings.time_embeddings.2",
+    )
+    cells = (
+        w("embeddings.word_embeddings.weight")[tokens]
+        + w("embeddings.token_type_embeddings.weight")[condition.long()]
+        + time[:, None, None, :]
+    )
     x = torch.cat([cells[:, r] for r in range(rows)], dim=-1)  # (B, L, rows*E): feature = row*E + d
     x = layer_norm(x, "embeddings.LayerNorm")
     x = linear(silu(linear(x, "embeddings_project.0")), "embeddings_project.2")
@@ -280,8 +285,21 @@ def test_tiny_checkpoint_imports_the_ema_weights(tiny, tmp_path):
     assert problems == []
     bundle = load_bundle(path)
     cfg = bundle.config
-    assert (cfg.vocab_size, cfg.embed_dim, cfg.hidden_size, cfg.n_layers, cfg.n_heads, cfg.ffn_size) == (806, 8, 32, 2, 2, 64)
-    assert (cfg.time_embed_dim, cfg.max_length, cfg.train_length, cfg.band_width, cfg.chord_lag) == (16, 1536, 512, 255, 1)
+    assert (cfg.vocab_size, cfg.embed_dim, cfg.hidden_size, cfg.n_layers, cfg.n_heads, cfg.ffn_size) == (
+        806,
+        8,
+        32,
+        2,
+        2,
+        64,
+    )
+    assert (cfg.time_embed_dim, cfg.max_length, cfg.train_length, cfg.band_width, cfg.chord_lag) == (
+        16,
+        1536,
+        512,
+        255,
+        1,
+    )
     assert (path / cfg.vocab_file).read_bytes() == dict_txt.read_bytes()
     tokens, t, condition = inputs(806, length=16)
     ours = our_logits(path, tokens, t, condition)

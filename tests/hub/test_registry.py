@@ -19,8 +19,10 @@ from getmusic_cli.hub.registry import (
     version_key,
 )
 
-ORIGINAL_DICT = ("https://raw.githubusercontent.com/microsoft/muzic/abc23dbdd257334f35c4c8bac69a4a74b76587a6/"
-                 "getmusic/getmusic/utils/dict.txt")
+ORIGINAL_DICT = (
+    "https://raw.githubusercontent.com/microsoft/muzic/abc23dbdd257334f35c4c8bac69a4a74b76587a6/"
+    "getmusic/getmusic/utils/dict.txt"
+)
 
 
 def test_builtin_default_model_lives_in_the_package():
@@ -51,8 +53,10 @@ def test_builtin_manifest_is_plain_json_with_format():
 
 def test_user_manifest_adds_entries_and_versions(tmp_path, monkeypatch):
     blob = b"abc"
-    models = [model_entry("tiny", {"w.bin": ("w1.bin", blob)}, version="9"),
-              model_entry("tiny", {"w.bin": ("w2.bin", blob)}, version="10")]
+    models = [
+        model_entry("tiny", {"w.bin": ("w1.bin", blob)}, version="9"),
+        model_entry("tiny", {"w.bin": ("w2.bin", blob)}, version="10"),
+    ]
     monkeypatch.setenv("GETMUSIC_REGISTRY", str(write_manifest(tmp_path / "reg.json", models)))
     registry = load_registry()
     assert "tiny" in registry.names() and DEFAULT_MODEL in registry.names()
@@ -73,8 +77,9 @@ def test_relative_file_url_downloads_from_beside_the_manifest(tmp_path, monkeypa
 
 
 def test_user_entry_overrides_same_name_and_version(tmp_path, monkeypatch):
-    entry = model_entry("original-vocab", {"dict.txt": ("http://127.0.0.1:1/dict.txt", b"x")}, version="abc23db",
-                        kind="vocab")
+    entry = model_entry(
+        "original-vocab", {"dict.txt": ("http://127.0.0.1:1/dict.txt", b"x")}, version="abc23db", kind="vocab"
+    )
     monkeypatch.setenv("GETMUSIC_REGISTRY", str(write_manifest(tmp_path / "reg.json", [entry])))
     assert load_registry().get("original-vocab").files[0].url == "http://127.0.0.1:1/dict.txt"
 
@@ -85,18 +90,21 @@ def test_unknown_name_lists_the_known_ones():
     assert "nope" in str(err.value) and "default" in str(err.value) and "debug" in str(err.value)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"name": "../up"}, "bad name"),
-    ({"name": "debug"}, "reserved"),
-    ({"kind": "weights"}, "kind must be"),
-    ({"files": []}, "non-empty"),
-    ({"files": [{"name": "../x", "url": "https://h/x", "sha256": "0" * 64}]}, "bad file name"),
-    ({"files": [{"name": "x", "url": "https://h/x"}]}, "no sha256"),
-    ({"files": [{"name": "x", "url": "https://h/x", "sha256": "xyz"}]}, "64 hex"),
-    ({"files": [{"name": "x", "url": "https://h/x", "sha256": "0" * 64, "size": -1}]}, "size"),
-    ({"files": [{"name": "x", "url": "package://assets/x", "sha256": "0" * 64}]}, "only appear in the built-in"),
-    ({"files": [{"name": "x", "url": "ftp://h/x", "sha256": "0" * 64}]}, "unsupported URL"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"name": "../up"}, "bad name"),
+        ({"name": "debug"}, "reserved"),
+        ({"kind": "weights"}, "kind must be"),
+        ({"files": []}, "non-empty"),
+        ({"files": [{"name": "../x", "url": "https://h/x", "sha256": "0" * 64}]}, "bad file name"),
+        ({"files": [{"name": "x", "url": "https://h/x"}]}, "no sha256"),
+        ({"files": [{"name": "x", "url": "https://h/x", "sha256": "xyz"}]}, "64 hex"),
+        ({"files": [{"name": "x", "url": "https://h/x", "sha256": "0" * 64, "size": -1}]}, "size"),
+        ({"files": [{"name": "x", "url": "package://assets/x", "sha256": "0" * 64}]}, "only appear in the built-in"),
+        ({"files": [{"name": "x", "url": "ftp://h/x", "sha256": "0" * 64}]}, "unsupported URL"),
+    ],
+)
 def test_bad_user_entries_are_one_line_errors(change, message):
     raw = {"name": "m", "version": "1", "files": [{"name": "x", "url": "https://h/x", "sha256": "0" * 64}], **change}
     with pytest.raises(GetMusicError, match=message) as err:
@@ -137,7 +145,12 @@ def test_refresh_package_entry_records_sizes_and_hashes(tmp_path, monkeypatch):
 
     root = tmp_path / "pkg"
     (root / "assets" / "default").mkdir(parents=True)
-    contents = {"config.json": b"{}", "vocab.txt": b"T1\t1\n", "model.safetensors": b"\0" * 100, "MODEL_CARD.md": b"# card\n"}
+    contents = {
+        "config.json": b"{}",
+        "vocab.txt": b"T1\t1\n",
+        "model.safetensors": b"\0" * 100,
+        "MODEL_CARD.md": b"# card\n",
+    }
     for name, data in contents.items():
         (root / "assets" / "default" / name).write_bytes(data)
     manifest = tmp_path / "registry.json"

@@ -18,7 +18,11 @@ from getmusic_cli.hub import cache
 from getmusic_cli.hub.registry import load_registry
 from getmusic_cli.hub.resolve import import_cached, original_vocab, resolve_model, resolve_path, safe_extract
 
-BUNDLE_FILES = {"config.json": b'{"name": "tiny"}\n', "vocab.txt": b"T1\t1\n", "model.safetensors": random_bytes(50_000)}
+BUNDLE_FILES = {
+    "config.json": b'{"name": "tiny"}\n',
+    "vocab.txt": b"T1\t1\n",
+    "model.safetensors": random_bytes(50_000),
+}
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -193,8 +197,9 @@ def fake_importer(monkeypatch):
         (out / "config.json").write_text(json.dumps({"checkpoint": Path(checkpoint).read_bytes().hex()}))
         return out
 
-    monkeypatch.setitem(sys.modules, "getmusic_cli.hub.original",
-                        types.SimpleNamespace(import_original=import_original))
+    monkeypatch.setitem(
+        sys.modules, "getmusic_cli.hub.original", types.SimpleNamespace(import_original=import_original)
+    )
     return calls
 
 
@@ -202,13 +207,16 @@ def fake_importer(monkeypatch):
 def original_vocab_server(server, tmp_path, monkeypatch):
     """The original-vocab registry entry, re-pointed at the local server (same name and version)."""
     dict_txt = b"T1\t100\nT2\t50\n"
-    entry = model_entry("original-vocab", {"dict.txt": (server.add("dict.txt", dict_txt), dict_txt)},
-                        version="abc23db", kind="vocab")
+    entry = model_entry(
+        "original-vocab", {"dict.txt": (server.add("dict.txt", dict_txt), dict_txt)}, version="abc23db", kind="vocab"
+    )
     monkeypatch.setenv("GETMUSIC_REGISTRY", str(write_manifest(tmp_path / "reg.json", [entry])))
     return dict_txt
 
 
-def test_checkpoint_is_imported_once_with_the_downloaded_vocabulary(tmp_path, server, fake_importer, original_vocab_server):
+def test_checkpoint_is_imported_once_with_the_downloaded_vocabulary(
+    tmp_path, server, fake_importer, original_vocab_server
+):
     ckpt = tmp_path / "checkpoint.pth"
     ckpt.write_bytes(b"pretend pickle")
     first = resolve_path(str(ckpt))

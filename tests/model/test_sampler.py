@@ -95,7 +95,9 @@ def test_steps_make_exactly_that_many_calls_with_descending_t():
     progress = []
     den = FakeDenoiser(n_t=10)
     tokens, condition = _task()
-    sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), progress=lambda d, n: progress.append((d, n)))
+    sample(
+        den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), progress=lambda d, n: progress.append((d, n))
+    )
     assert len(den.calls) == 4
     assert [int(t[0]) for _, t in den.calls] == [9, 6, 3, 0] == timesteps(10, 4)
     assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
@@ -186,7 +188,9 @@ def test_calls_with_nothing_to_unmask_are_skipped():
     tokens[0, 3, 5] = VOCAB.mask_id
     progress = []
     den = FakeDenoiser(n_t=10)
-    out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0), progress=lambda d, n: progress.append(d))
+    out = sample(
+        den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0), progress=lambda d, n: progress.append(d)
+    )
     plan = unmask_schedule(2, 5)
     want_t = [t for t, n in zip(timesteps(10, 6), plan + [1]) if n > 0]
     assert [int(t[0]) for _, t in den.calls] == want_t and len(want_t) == 3

@@ -92,7 +92,9 @@ def test_the_band_mask_really_is_in_the_graph(bundle, network):
     """Past train_length, ONNX must follow the banded network, not the unbanded one (the trace-time trap)."""
     tokens, t, condition = example_inputs(CONFIG, 1, CONFIG.train_length + 120, seed=7)
     session = ort.InferenceSession(str(bundle.onnx_path), providers=["CPUExecutionProvider"])
-    got = torch.from_numpy(session.run(None, {"tokens": tokens.numpy(), "t": t.numpy(), "condition": condition.numpy()})[0])
+    got = torch.from_numpy(
+        session.run(None, {"tokens": tokens.numpy(), "t": t.numpy(), "condition": condition.numpy()})[0]
+    )
     unbanded = build_network(dataclasses.replace(CONFIG, band_width=0), bundle.weights_path).eval()
     with torch.no_grad():
         banded_gap = (got - network(tokens, t, condition)).abs().max().item()
@@ -203,8 +205,26 @@ def test_generate_through_onnx_matches_torch_end_to_end(bundle, cli, tmp_path):
     notes = {}
     for backend in ("torch", "onnx"):
         out = tmp_path / f"{backend}.mid"
-        result = cli("generate", DATA / "multitrack.mid", "--make", "bass", "--keep", "lead", "--model", bundle.root,
-                     "--backend", backend, "--device", "cpu", "--steps", "4", "--seed", "9", "-o", out)
+        result = cli(
+            "generate",
+            DATA / "multitrack.mid",
+            "--make",
+            "bass",
+            "--keep",
+            "lead",
+            "--model",
+            bundle.root,
+            "--backend",
+            backend,
+            "--device",
+            "cpu",
+            "--steps",
+            "4",
+            "--seed",
+            "9",
+            "-o",
+            out,
+        )
         assert result.exit_code == 0, result.stderr
         midi = miditoolkit.MidiFile(str(out))
         notes[backend] = sorted((n.start, n.end, n.pitch) for inst in midi.instruments for n in inst.notes)

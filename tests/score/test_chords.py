@@ -26,14 +26,38 @@ def test_vocabulary_of_chords():
     assert len(ROOTS) == 12 and KINDS == ("null", "m", "+", "dim", "seven", "maj7", "m7", "m7b5")
     assert len(CHORDS) == 96
     assert names([(9, "m"), (0, "null"), (7, "seven"), (6, "m7b5"), (0, "+"), (10, "maj7"), None]) == [
-        "Am", "C", "G7", "F#m7b5", "C+", "Bbmaj7", "N.C."]
+        "Am",
+        "C",
+        "G7",
+        "F#m7b5",
+        "C+",
+        "Bbmaj7",
+        "N.C.",
+    ]
 
 
 def test_parse_common_spellings():
     got = parse_chords("Am A:min C Cmaj7 G7 Bdim F#m7b5 Caug C+ N.C. Ebmaj7 Dbm A:hdim7 Gmin7 E- CM7 F° Bb")
-    assert got == [(9, "m"), (9, "m"), (0, "null"), (0, "maj7"), (7, "seven"), (11, "dim"), (6, "m7b5"), (0, "+"),
-                   (0, "+"), None, (3, "maj7"), (1, "m"), (9, "m7b5"), (7, "m7"), (4, "m"), (0, "maj7"), (5, "dim"),
-                   (10, "null")]
+    assert got == [
+        (9, "m"),
+        (9, "m"),
+        (0, "null"),
+        (0, "maj7"),
+        (7, "seven"),
+        (11, "dim"),
+        (6, "m7b5"),
+        (0, "+"),
+        (0, "+"),
+        None,
+        (3, "maj7"),
+        (1, "m"),
+        (9, "m7b5"),
+        (7, "m7"),
+        (4, "m"),
+        (0, "maj7"),
+        (5, "dim"),
+        (10, "null"),
+    ]
     assert parse_chords("Am, F | C  G") == [(9, "m"), (5, "null"), (0, "null"), (7, "null")]
     assert parse_chords("") == []
 

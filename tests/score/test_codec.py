@@ -18,13 +18,23 @@ from getmusic_cli.score.tracks import CHORDS, DEFAULT_VELOCITY, INSTRUMENTS, dur
 from getmusic_cli.score.vocab import Vocabulary
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-FIXTURES = ["multitrack.mid", "unnamed.mid", "type0.mid", "waltz_3_4.mid", "changes.mid", "hires_960.mid",
-            "drums_only.mid", "real/bach_bwv253.mid", "real/freedoom_e1m7_16bars.mid",
-            "real/freedoom_ddtbl2_16bars.mid"]
+FIXTURES = [
+    "multitrack.mid",
+    "unnamed.mid",
+    "type0.mid",
+    "waltz_3_4.mid",
+    "changes.mid",
+    "hires_960.mid",
+    "drums_only.mid",
+    "real/bach_bwv253.mid",
+    "real/freedoom_e1m7_16bars.mid",
+    "real/freedoom_ddtbl2_16bars.mid",
+]
 ORIGINAL_DICT = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "original-vocab" / "dict.txt"
 
 
 # ----- what a round trip must give back, computed here independently of the codec -----
+
 
 def shift_of(song: Song, transpose: bool) -> int:
     pitched = [n for c in INSTRUMENTS if c != "drums" for n in song.notes.get(c, [])]
@@ -59,9 +69,16 @@ def expected_cells(song: Song, shift: int) -> dict[str, set]:
 
 def decoded_cells(notes_by_class, tl: Timeline) -> dict[str, set]:
     return {
-        name: {(tl.tick_to_column(n.start), n.pitch,
-                encode_duration(tl.tick_to_column(n.end) - tl.tick_to_column(n.start))) for n in notes}
-        for name, notes in notes_by_class.items() if notes
+        name: {
+            (
+                tl.tick_to_column(n.start),
+                n.pitch,
+                encode_duration(tl.tick_to_column(n.end) - tl.tick_to_column(n.start)),
+            )
+            for n in notes
+        }
+        for name, notes in notes_by_class.items()
+        if notes
     }
 
 
@@ -96,6 +113,7 @@ def round_trip(song: Song, vocab: Vocabulary, transpose: bool):
 
 
 # ----- songs written here -----
+
 
 def random_song(seed: int) -> Song:
     """A few bars of every class at an arbitrary resolution and meter map, with off-grid onsets, chords in every
@@ -174,13 +192,17 @@ def test_original_vocabulary_encodes_what_it_can_and_counts_the_rest(name):
 
 # ----- the grid -----
 
+
 def test_rows_specials_and_chords():
     vocab = Vocabulary.basic()
     tpb = 480
-    song = Song(ticks_per_beat=tpb, notes={
-        "lead": [Note(0, tpb, 72), Note(tpb, 2 * tpb, 74)],
-        "drums": [Note(0, 120, 36), Note(0, 120, 42)],
-    })
+    song = Song(
+        ticks_per_beat=tpb,
+        notes={
+            "lead": [Note(0, tpb, 72), Note(tpb, 2 * tpb, 74)],
+            "drums": [Note(0, 120, 36), Note(0, 120, 42)],
+        },
+    )
     score, report = encode(song, vocab, chords=[(9, "m")], transpose=False)
     t = score.tokens
     assert t.shape == (14, 16) and score.bar_starts == [0] and score.pitch_shift == 0
@@ -189,11 +211,15 @@ def test_rows_specials_and_chords():
     assert t[pitch_row("lead"), 4] == vocab.id("M74") and t[duration_row("lead"), 4] == vocab.duration_id(4)
     others = np.ones(16, bool)
     others[[0, 4]] = False
-    assert (t[pitch_row("lead"), others] == vocab.pad_id).all() and (t[duration_row("lead"), others] == vocab.pad_id).all()
+    assert (t[pitch_row("lead"), others] == vocab.pad_id).all() and (
+        t[duration_row("lead"), others] == vocab.pad_id
+    ).all()
     # Kick + hat is no token of the basic vocabulary: the drums keep the kick (low first), and say so.
     assert t[pitch_row("drums"), 0] == vocab.id("D164") and t[duration_row("drums"), 0] == vocab.duration_id(1)
     assert report.classes["drums"].reduced == 1 and report.classes["drums"].encoded == 1
-    assert (t[pitch_row(CHORDS)] == vocab.chord_root_id(9)).all() and (t[duration_row(CHORDS)] == vocab.chord_kind_id("m")).all()
+    assert (t[pitch_row(CHORDS)] == vocab.chord_root_id(9)).all() and (
+        t[duration_row(CHORDS)] == vocab.chord_kind_id("m")
+    ).all()
     # No chords: [EMPTY] chord rows.
     bare, _ = encode(song, vocab, chords=None, transpose=False)
     assert (bare.tokens[12:] == vocab.empty_id).all()
@@ -234,15 +260,21 @@ def test_lead_chord_reduces_to_its_top_note_and_transposition_is_undone():
 
 
 def test_out_of_vocabulary_groups_keep_the_largest_subset():
-    counts = {"piano": Counter({(60, 64, 67): 9, (64, 67, 71): 9, (60, 67): 9}),
-              "bass": Counter({(36, 48): 9}), "drums": Counter({(36, 42): 9})}
+    counts = {
+        "piano": Counter({(60, 64, 67): 9, (64, 67, 71): 9, (60, 67): 9}),
+        "bass": Counter({(36, 48): 9}),
+        "drums": Counter({(36, 42): 9}),
+    }
     vocab = Vocabulary.build(counts, min_count=0)
-    song = Song(ticks_per_beat=4, notes={
-        # Cmaj7: no 4-note token; of the 3-note tokens P60 64 67 and P64 67 71 each keep one outer note: the higher.
-        "piano": [Note(0, 4, p) for p in (60, 64, 67, 71)] + [Note(4, 8, p) for p in (60, 62, 67)],
-        "bass": [Note(0, 4, p) for p in (36, 43, 48, 55)],  # only the pair B36 48 is a token
-        "drums": [Note(0, 1, p) for p in (36, 42, 46)] + [Note(4, 5, p) for p in (38, 49)],
-    })
+    song = Song(
+        ticks_per_beat=4,
+        notes={
+            # Cmaj7: no 4-note token; of the 3-note tokens P60 64 67 and P64 67 71 each keep one outer note: the higher.
+            "piano": [Note(0, 4, p) for p in (60, 64, 67, 71)] + [Note(4, 8, p) for p in (60, 62, 67)],
+            "bass": [Note(0, 4, p) for p in (36, 43, 48, 55)],  # only the pair B36 48 is a token
+            "drums": [Note(0, 1, p) for p in (36, 42, 46)] + [Note(4, 5, p) for p in (38, 49)],
+        },
+    )
     score, report = encode(song, vocab, transpose=False)
     t = score.tokens
     assert vocab.token(int(t[pitch_row("piano"), 0])) == "P64 67 71"
@@ -287,8 +319,11 @@ def test_very_short_notes_become_sixteenths():
 
 def test_length_pads_with_empty_or_refuses():
     vocab = Vocabulary.basic()
-    song = Song(ticks_per_beat=480, time_signatures=[TimeSignature(0, 3, 4)],
-                notes={"piano": [Note(0, 480, 60), Note(7 * 480, 8 * 480, 62)]})
+    song = Song(
+        ticks_per_beat=480,
+        time_signatures=[TimeSignature(0, 3, 4)],
+        notes={"piano": [Note(0, 480, 60), Note(7 * 480, 8 * 480, 62)]},
+    )
     chords = [(0, "null"), (7, "null"), (0, "null")]
     score, _ = encode(song, vocab, chords=chords, transpose=False)
     assert score.bar_starts == [0, 12, 24] and score.tokens.shape == (14, 36)  # up to the end of the last bar

@@ -8,6 +8,7 @@ from pathlib import Path
 import miditoolkit
 import mido
 import pytest
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score import midi_io
 from getmusic_cli.score.midi_io import OutTrack, read_midi, require_pitched, write_midi
@@ -19,8 +20,9 @@ TPB = 480
 
 def raw_notes(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
     midi = miditoolkit.MidiFile(str(path))
-    return {i.name: [(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in i.notes]
-            for i in midi.instruments}
+    return {
+        i.name: [(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in i.notes] for i in midi.instruments
+    }
 
 
 def as_tuples(notes) -> list[tuple[int, int, int, int]]:
@@ -32,8 +34,15 @@ def test_multitrack_maps_every_class_and_keeps_the_original_notes():
     assert song.ticks_per_beat == TPB and song.name == "multitrack"
     assert song.classes() == ["lead", "bass", "drums", "guitar", "piano", "strings"]
     mapping = {s.name: s.instrument for s in song.sources}
-    assert mapping == {"Melody": "lead", "Bass": "bass", "Drums": "drums", "Rhythm Gtr": "guitar",
-                       "Piano": "piano", "Strings": "strings", "Helicopter": None}
+    assert mapping == {
+        "Melody": "lead",
+        "Bass": "bass",
+        "Drums": "drums",
+        "Rhythm Gtr": "guitar",
+        "Piano": "piano",
+        "Strings": "strings",
+        "Helicopter": None,
+    }
     raw = raw_notes(DATA / "multitrack.mid")
     for source in song.sources:
         assert as_tuples(source.notes) == raw[source.name]  # untouched: same order, ticks and velocities
@@ -84,8 +93,9 @@ def test_type0_override_by_display_name():
 def test_three_four_and_default_meter_and_tempo(tmp_path):
     assert read_midi(DATA / "waltz_3_4.mid").time_signatures == [TimeSignature(0, 3, 4)]
     # No time-signature or tempo event at all: the MIDI defaults 4/4 and 120 BPM from tick 0.
-    track = mido.MidiTrack([mido.Message("note_on", note=60, velocity=90, time=0),
-                            mido.Message("note_off", note=60, velocity=0, time=TPB)])
+    track = mido.MidiTrack(
+        [mido.Message("note_on", note=60, velocity=90, time=0), mido.Message("note_off", note=60, velocity=0, time=TPB)]
+    )
     bare = mido.MidiFile(type=1, ticks_per_beat=TPB)
     bare.tracks.append(track)
     bare.save(str(tmp_path / "bare.mid"))
@@ -103,7 +113,9 @@ def test_tempo_and_meter_changes():
     song = read_midi(DATA / "changes.mid")
     bar4, bar3 = 4 * TPB, 3 * TPB
     assert song.time_signatures == [
-        TimeSignature(0, 4, 4), TimeSignature(2 * bar4, 3, 4), TimeSignature(2 * bar4 + 2 * bar3, 6, 8),
+        TimeSignature(0, 4, 4),
+        TimeSignature(2 * bar4, 3, 4),
+        TimeSignature(2 * bar4 + 2 * bar3, 6, 8),
         TimeSignature(2 * bar4 + 4 * bar3, 4, 4),
     ]
     assert [t.tick for t in song.tempos] == [0, 2 * bar4, 2 * bar4 + 3 * bar3]
@@ -158,13 +170,17 @@ def test_every_track_dropped_is_an_error_that_names_the_fix(tmp_path):
 
 def test_zero_length_notes_are_ignored_and_reported(tmp_path):
     midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    midi.tracks.append(mido.MidiTrack([
-        mido.MetaMessage("track_name", name="Piano", time=0),
-        mido.Message("note_on", note=60, velocity=90, time=0),
-        mido.Message("note_off", note=60, velocity=0, time=TPB),
-        mido.Message("note_on", note=64, velocity=90, time=0),
-        mido.Message("note_off", note=64, velocity=0, time=0),  # zero length
-    ]))
+    midi.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.MetaMessage("track_name", name="Piano", time=0),
+                mido.Message("note_on", note=60, velocity=90, time=0),
+                mido.Message("note_off", note=60, velocity=0, time=TPB),
+                mido.Message("note_on", note=64, velocity=90, time=0),
+                mido.Message("note_off", note=64, velocity=0, time=0),  # zero length
+            ]
+        )
+    )
     midi.save(str(tmp_path / "z.mid"))
     song = read_midi(tmp_path / "z.mid")
     assert as_tuples(song.notes["piano"]) == [(0, TPB, 60, 90)]
@@ -189,8 +205,13 @@ def test_unsupported_midi_type_and_smpte(tmp_path):
 
 def _write_song(path: Path, song, tracks=None) -> Path:
     tracks = tracks if tracks is not None else [OutTrack(s.name, s.program, s.is_drum, s.notes) for s in song.sources]
-    return write_midi(path, ticks_per_beat=song.ticks_per_beat, tempos=song.tempos,
-                      time_signatures=song.time_signatures, tracks=tracks)
+    return write_midi(
+        path,
+        ticks_per_beat=song.ticks_per_beat,
+        tempos=song.tempos,
+        time_signatures=song.time_signatures,
+        tracks=tracks,
+    )
 
 
 @pytest.mark.parametrize("fixture", ["multitrack.mid", "changes.mid", "hires_960.mid", "waltz_3_4.mid"])
@@ -227,13 +248,17 @@ def test_write_is_atomic_and_overwrites(tmp_path, monkeypatch):
 
 def test_write_generated_tracks(tmp_path):
     notes = [Note(0, TPB, 36, 98), Note(TPB, 2 * TPB, 38, 98)]
-    out = write_midi(tmp_path / "g.mid", ticks_per_beat=TPB, tempos=[TempoChange(0, 100.0)],
-                     time_signatures=[TimeSignature(0, 4, 4)],
-                     tracks=[OutTrack("drums (getmusic)", 0, True, notes),
-                             OutTrack("bass (getmusic)", 32, False, notes)])
+    out = write_midi(
+        tmp_path / "g.mid",
+        ticks_per_beat=TPB,
+        tempos=[TempoChange(0, 100.0)],
+        time_signatures=[TimeSignature(0, 4, 4)],
+        tracks=[OutTrack("drums (getmusic)", 0, True, notes), OutTrack("bass (getmusic)", 32, False, notes)],
+    )
     midi = miditoolkit.MidiFile(str(out))
     assert [(i.name, int(i.program), i.is_drum) for i in midi.instruments] == [
-        ("drums (getmusic)", 0, True), ("bass (getmusic)", 32, False)
+        ("drums (getmusic)", 0, True),
+        ("bass (getmusic)", 32, False),
     ]
     assert [(n.start, n.end, n.pitch) for n in midi.instruments[1].notes] == [(0, TPB, 36), (TPB, 2 * TPB, 38)]
 
@@ -288,8 +313,16 @@ def test_real_freedoom_e1m7_maps_by_program_and_drops_what_is_not_music():
 def test_real_freedoom_ddtbl2_names_and_the_lead_rule():
     song = read_midi(REAL / "freedoom_ddtbl2_16bars.mid")
     got = {s.name: s.instrument for s in song.sources}
-    assert got == {"Drums": "drums", "Bass": "bass", "Rhythm Guitar": "guitar", "Lead Guitar": "lead",
-                   "Piano": "piano", "Synth Strings": "strings", "Pad 1": "strings", "Pad 2": "strings"}
+    assert got == {
+        "Drums": "drums",
+        "Bass": "bass",
+        "Rhythm Guitar": "guitar",
+        "Lead Guitar": "lead",
+        "Piano": "piano",
+        "Synth Strings": "strings",
+        "Pad 1": "strings",
+        "Pad 2": "strings",
+    }
     lead = next(s for s in song.sources if s.name == "Lead Guitar")
     assert lead.reason.startswith("lead rule: named lead/solo")
     # Several tracks of one class merge: strings = synth strings + both pads.

@@ -23,7 +23,8 @@ def test_columns_round_trip_at_any_resolution(tpb):
 
 
 @pytest.mark.parametrize(
-    "num, den, columns", [(4, 4, 16), (3, 4, 12), (6, 8, 12), (2, 4, 8), (5, 4, 20), (7, 8, 14), (2, 2, 16), (12, 8, 24)]
+    "num, den, columns",
+    [(4, 4, 16), (3, 4, 12), (6, 8, 12), (2, 4, 8), (5, 4, 20), (7, 8, 14), (2, 2, 16), (12, 8, 24)],
 )
 def test_bar_length_follows_the_signature(num, den, columns):
     tl = Timeline(TPB, [TimeSignature(0, num, den)])

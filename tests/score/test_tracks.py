@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score.song import Note, SourceTrack
 from getmusic_cli.score.tracks import (
@@ -161,7 +162,9 @@ def test_override_beats_everything_and_can_drop():
     tracks = [track(0, "Drums", 0, is_drum=True), track(1, "Piano", 0, chords(60)), track(2, "FX", 125)]
     map_tracks(tracks, {"0": "bass", "piano": DROP, "fx": "strings"}, ticks_per_beat=TPB)
     assert [(t.instrument, t.reason) for t in tracks] == [
-        ("bass", "override"), (None, "dropped: override"), ("strings", "override")
+        ("bass", "override"),
+        (None, "dropped: override"),
+        ("strings", "override"),
     ]
 
 
@@ -207,8 +210,11 @@ def test_lead_rule_takes_the_highest_mostly_monophonic_track():
 
 
 def test_lead_rule_prefers_a_track_named_lead_even_if_chordal():
-    tracks = [track(0, "Rhythm Guitar", 29, chords(52)), track(1, "Lead Guitar", 29, chords(55)),
-              track(2, "", 73, melody(84))]
+    tracks = [
+        track(0, "Rhythm Guitar", 29, chords(52)),
+        track(1, "Lead Guitar", 29, chords(55)),
+        track(2, "", 73, melody(84)),
+    ]
     map_tracks(tracks, ticks_per_beat=TPB)
     assert [t.instrument for t in tracks] == ["guitar", "lead", "strings"]
     assert tracks[1].reason.startswith("lead rule: named lead/solo, mean pitch 59 (else guitar: name 'Lead Guitar')")
@@ -237,7 +243,13 @@ def test_lead_rule_ignores_short_bass_drum_and_overridden_tracks():
 
 def test_parse_class_and_aliases():
     assert [parse_class(x) for x in ("lead", "Melody", " vocals ", "drum", "string", "KEYS", "gtr")] == [
-        "lead", "lead", "lead", "drums", "strings", "piano", "guitar"
+        "lead",
+        "lead",
+        "lead",
+        "drums",
+        "strings",
+        "piano",
+        "guitar",
     ]
     assert parse_class("chord", allow_chords=True) == CHORDS
     with pytest.raises(GetMusicError, match="unknown track class 'chords'"):
@@ -256,7 +268,10 @@ def test_parse_class_list_is_in_row_order_without_duplicates():
 
 def test_parse_map_option():
     assert parse_map_option(["Lead Vox=melody", "2 = Bass", "A=B=drop", "fx=none"]) == {
-        "Lead Vox": "lead", "2": "bass", "A=B": DROP, "fx": DROP
+        "Lead Vox": "lead",
+        "2": "bass",
+        "A=B": DROP,
+        "fx": DROP,
     }
     for bad in (["Lead Vox"], ["=bass"], ["Piano="], ["Piano=kazoo"]):
         with pytest.raises(GetMusicError):

@@ -23,7 +23,13 @@ def test_original_dict_layout():
     assert (v.empty_id, v.mask_id, v.pad_id) == (11879, 11880, 15)
     assert [v.token(i) for i in (0, 14, 15, 16, 29, 143, 144)] == ["T1", "T15", "<pad>", "M0", "M13", "M127", "B0"]
     assert [v.pitch_range(c) for c in INSTRUMENTS] == [
-        (16, 143), (144, 996), (997, 5365), (5366, 6920), (6921, 10488), (10489, 11858)]
+        (16, 143),
+        (144, 996),
+        (997, 5365),
+        (5366, 6920),
+        (6921, 10488),
+        (10489, 11858),
+    ]
     assert [v.chord_root_id(r) for r in range(12)] == list(range(11859, 11871))
     assert [v.chord_kind_id(k) for k in KINDS] == list(range(11871, 11879))
     assert v.token(11879) == "[EMPTY]" and v.token(11880) == "[MASK]"
@@ -64,7 +70,13 @@ def test_generated_file_in_the_original_format(tmp_path):
     v = Vocabulary.load(path)
     assert (len(v), v.empty_id, v.mask_id, v.size, v.pad_id) == (11879, 11879, 11880, 11881, 15)
     assert [v.pitch_range(c) for c in INSTRUMENTS] == [
-        (16, 143), (144, 996), (997, 5365), (5366, 6920), (6921, 10488), (10489, 11858)]
+        (16, 143),
+        (144, 996),
+        (997, 5365),
+        (5366, 6920),
+        (6921, 10488),
+        (10489, 11858),
+    ]
     assert v.token(144 + 128) == "B0 1" and v.counts[144 + 128] == 10_000
     assert v.parse_pitch_token(v.token(997 + 128)) == ("drums", (0, 1))
     assert v.chord_root_id(0) == 11859 and v.chord_kind_id("m7b5") == 11878
@@ -117,7 +129,9 @@ def test_build_is_deterministic_and_respects_threshold_and_coverage(tmp_path):
         "guitar": Counter({(-3, 50): 99, (50, 130): 99}),
     }
     a = Vocabulary.build(counts, min_count=5)
-    b = Vocabulary.build({k: Counter(dict(reversed(list(c.items())))) for k, c in reversed(counts.items())}, min_count=5)
+    b = Vocabulary.build(
+        {k: Counter(dict(reversed(list(c.items())))) for k, c in reversed(counts.items())}, min_count=5
+    )
     assert a.tokens == b.tokens and a.counts == b.counts
     assert a.get("P57 60 64") is not None and a.get("P60 64 67") is not None
     assert a.id("P57 60 64") < a.id("P60 64 67")  # equal counts: ordered by token text

@@ -14,8 +14,21 @@ from getmusic_cli.train.trainer import TrainOptions, train
 data, run, out = map(Path, sys.argv[1:4])
 torch.set_num_threads(1)
 result = train(
-    TrainOptions(data_dir=data, run_dir=run, config="debug", steps=3, batch_size=2, length=32, device="cpu", seed=1,
-                 eval_every=100, save_every=100, log_every=1, valid_batches=1, workers=0)
+    TrainOptions(
+        data_dir=data,
+        run_dir=run,
+        config="debug",
+        steps=3,
+        batch_size=2,
+        length=32,
+        device="cpu",
+        seed=1,
+        eval_every=100,
+        save_every=100,
+        log_every=1,
+        valid_batches=1,
+        workers=0,
+    )
 )
 state = {k: v.detach().contiguous() for k, v in result.network.state_dict().items()}
 state.update({f"ema.{k}": v.contiguous() for k, v in result.ema.shadow.items()})

@@ -44,15 +44,21 @@ def write_song(
         for step in range(8):  # eighth notes in the lead
             if rng.random() < 0.8:
                 pitch = 60 + rng.choice(tones)
-                inst["lead"].notes.append(miditoolkit.Note(100, pitch + 12 * rng.randrange(2), t0 + step * 240, t0 + step * 240 + 240))
+                inst["lead"].notes.append(
+                    miditoolkit.Note(100, pitch + 12 * rng.randrange(2), t0 + step * 240, t0 + step * 240 + 240)
+                )
         inst["bass"].notes.append(miditoolkit.Note(90, 36 + tones[0], t0, t0 + bar // 2))
         inst["bass"].notes.append(miditoolkit.Note(90, 36 + tones[rng.randrange(3)], t0 + bar // 2, t0 + bar))
         for p in tones:
             inst["piano"].notes.append(miditoolkit.Note(70, 60 + p, t0, t0 + bar // 2))
             inst["strings"].notes.append(miditoolkit.Note(60, 48 + p, t0, t0 + bar))
         for beat in range(4):
-            inst["guitar"].notes.append(miditoolkit.Note(70, 52 + tones[beat % 3], t0 + beat * TPB, t0 + beat * TPB + 200))
-            inst["drums"].notes.append(miditoolkit.Note(100, 36 if beat % 2 == 0 else 38, t0 + beat * TPB, t0 + beat * TPB + 60))
+            inst["guitar"].notes.append(
+                miditoolkit.Note(70, 52 + tones[beat % 3], t0 + beat * TPB, t0 + beat * TPB + 200)
+            )
+            inst["drums"].notes.append(
+                miditoolkit.Note(100, 36 if beat % 2 == 0 else 38, t0 + beat * TPB, t0 + beat * TPB + 60)
+            )
             inst["drums"].notes.append(miditoolkit.Note(80, 42, t0 + beat * TPB, t0 + beat * TPB + 60))
     midi.instruments = [inst[c] for c in classes]
     midi.tempo_changes = [miditoolkit.TempoChange(110.0, 0)]

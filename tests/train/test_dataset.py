@@ -8,12 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from getmusic_cli.errors import GetMusicError
-from getmusic_cli.train.dataset import DataSettings, build_dataset, open_dataset
 from songs import write_corpus, write_song
 
+from getmusic_cli.errors import GetMusicError
+from getmusic_cli.train.dataset import DataSettings, build_dataset, open_dataset
+
 FIXTURES = Path(__file__).parents[1] / "data"
-BAD = ["no_notes.mid", "absurd_tempo.mid", "absurd_resolution.mid", "truncated.mid", "corrupt.mid", "not_midi.mid", "empty.mid"]
+BAD = [
+    "no_notes.mid",
+    "absurd_tempo.mid",
+    "absurd_resolution.mid",
+    "truncated.mid",
+    "corrupt.mid",
+    "not_midi.mid",
+    "empty.mid",
+]
 
 
 def settings(**kw) -> DataSettings:
@@ -69,8 +78,9 @@ def test_build_lists_skips_and_packs_windows(corpus, tmp_path):
     assert windows.max() < vocab.size - 2 + 1  # real tokens or [EMPTY], never [MASK]
     assert {"lead", "bass", "drums", "piano", "strings"} <= set(data.classes)
     # Vocabulary from the data: composite piano groups of the corpus (block chords) are tokens.
-    assert any(len(vocab.parse_pitch_token(vocab.token(i))[1]) > 1 for i in range(len(vocab))
-               if vocab.token(i).startswith("P"))
+    assert any(
+        len(vocab.parse_pitch_token(vocab.token(i))[1]) > 1 for i in range(len(vocab)) if vocab.token(i).startswith("P")
+    )
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
     assert {f["rel"] for f in manifest["files"]} == set(reasons)
     # Split by piece: a file's windows are all in one split.

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from getmusic_cli.model.config import debug_config
-from getmusic_cli.model.network import build_network
 from safetensors.torch import load_file
 from songs import write_corpus
+
+from getmusic_cli.model.config import debug_config
+from getmusic_cli.model.network import build_network
 
 HERE = Path(__file__).parent
 SRC = HERE.parents[1] / "src"
@@ -31,8 +32,17 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path):
     write_corpus(data, n=6, bars=8)
     out = tmp_path / "out"
     out.mkdir()
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-           str(HERE / "ddp_worker.py"), str(data), str(tmp_path / "run"), str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        str(HERE / "ddp_worker.py"),
+        str(data),
+        str(tmp_path / "run"),
+        str(out),
+    ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     a, b = load_file(str(out / "rank0.safetensors")), load_file(str(out / "rank1.safetensors"))
@@ -45,8 +55,11 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path):
     assert any(not torch.equal(a[k], init[k]) for k in init if a[k].shape == init[k].shape)
     # Only rank 0 wrote: one log line per step, and the bundle.
     run = tmp_path / "run"
-    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()
-             if json.loads(line)["split"] == "train"]
+    steps = [
+        json.loads(line)["step"]
+        for line in (run / "log.jsonl").read_text().splitlines()
+        if json.loads(line)["split"] == "train"
+    ]
     assert steps == [1, 2, 3]
     assert (run / "bundle" / "model.safetensors").is_file()
 
@@ -56,9 +69,29 @@ def test_cli_nproc_per_node_launches_torchrun(tmp_path):
     data = tmp_path / "songs"
     write_corpus(data, n=6, bars=8)
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "getmusic_cli", "train", str(data), "-o", str(run), "--config", "debug",
-           "--steps", "2", "--batch-size", "2", "--length", "32", "--device", "cpu", "--workers", "0",
-           "--nproc-per-node", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "getmusic_cli",
+        "train",
+        str(data),
+        "-o",
+        str(run),
+        "--config",
+        "debug",
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--length",
+        "32",
+        "--device",
+        "cpu",
+        "--workers",
+        "0",
+        "--nproc-per-node",
+        "2",
+    ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "launching 2 processes" in proc.stdout

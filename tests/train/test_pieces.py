@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.train import distributed as dd
 from getmusic_cli.train.checkpoint import (

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from songs import write_corpus
+
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.hub.bundle import load_bundle
 from getmusic_cli.train.checkpoint import CHECKPOINT_NAME
 from getmusic_cli.train.trainer import TrainOptions, train
-from songs import write_corpus
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,19 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def options(corpus: Path, run: Path, **kw) -> TrainOptions:
-    base = dict(config="debug", steps=6, batch_size=4, length=64, device="cpu", seed=3, eval_every=100,
-                save_every=100, log_every=1, valid_batches=2, workers=0)
+    base = dict(
+        config="debug",
+        steps=6,
+        batch_size=4,
+        length=64,
+        device="cpu",
+        seed=3,
+        eval_every=100,
+        save_every=100,
+        log_every=1,
+        valid_batches=2,
+        workers=0,
+    )
     base.update(kw)
     return TrainOptions(data_dir=corpus, run_dir=run, **base)
 
@@ -53,14 +65,21 @@ def test_resume_after_a_signal_matches_an_uninterrupted_run(corpus, tmp_path):
     # The bundles (EMA weights) are identical too and load as models.
     fa, fb = load_bundle(full.bundle), load_bundle(resumed.bundle)
     assert fa.config.classes == fb.config.classes
-    assert (Path(full.bundle) / "model.safetensors").read_bytes() == (Path(resumed.bundle) / "model.safetensors").read_bytes()
-    steps = [json.loads(line)["step"] for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
-             if json.loads(line)["split"] == "train"]
+    assert (Path(full.bundle) / "model.safetensors").read_bytes() == (
+        Path(resumed.bundle) / "model.safetensors"
+    ).read_bytes()
+    steps = [
+        json.loads(line)["step"]
+        for line in (tmp_path / "cut" / "log.jsonl").read_text().splitlines()
+        if json.loads(line)["split"] == "train"
+    ]
     assert steps == [1, 2, 3, 4, 5, 6]  # the log continues where it stopped
 
 
 def test_tiny_run_learns_and_writes_a_usable_bundle(corpus, tmp_path):
-    result = train(options(corpus, tmp_path / "run", steps=30, eval_every=10, batch_size=8, length=32, lr=3e-3, log_every=10))
+    result = train(
+        options(corpus, tmp_path / "run", steps=30, eval_every=10, batch_size=8, length=32, lr=3e-3, log_every=10)
+    )
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     valid = [r["loss"] for r in log if r["split"] == "valid"]
     assert len(valid) == 3

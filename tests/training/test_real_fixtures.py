@@ -15,20 +15,42 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 EXPECTED = {
     "freedoom_e1m7_16bars.mid": (
         96,
-        [("fretless b", 35), ("piano", 0), ("rev cym", 119), ("timmy", 47), ("sawtooth", 81), ("pizz off kid", 45),
-         ("stgz", 50), ("dist", 30), ("harmonix", 31), ("drums", "drums")],
+        [
+            ("fretless b", 35),
+            ("piano", 0),
+            ("rev cym", 119),
+            ("timmy", 47),
+            ("sawtooth", 81),
+            ("pizz off kid", 45),
+            ("stgz", 50),
+            ("dist", 30),
+            ("harmonix", 31),
+            ("drums", "drums"),
+        ],
         {"lead", "bass", "drums", "guitar", "piano", "strings"},
         {"rev cym", "timmy"},
     ),
     "freedoom_ddtbl2_16bars.mid": (
         480,
-        [("Drums", "drums"), ("Bass", 34), ("Rhythm Guitar", 30), ("Lead Guitar", 29), ("Piano", 0),
-         ("Synth Strings", 50), ("Pad 1", 89), ("Pad 2", 93)],
+        [
+            ("Drums", "drums"),
+            ("Bass", 34),
+            ("Rhythm Guitar", 30),
+            ("Lead Guitar", 29),
+            ("Piano", 0),
+            ("Synth Strings", 50),
+            ("Pad 1", 89),
+            ("Pad 2", 93),
+        ],
         {"bass", "drums", "guitar", "piano", "strings"},
         set(),
     ),
-    "bach_bwv253.mid": (480, [("lead", 85), ("strings", 52), ("strings", 52), ("bass", 32)],
-                        {"lead", "bass", "strings"}, set()),
+    "bach_bwv253.mid": (
+        480,
+        [("lead", 85), ("strings", 52), ("strings", 52), ("bass", 32)],
+        {"lead", "bass", "strings"},
+        set(),
+    ),
 }
 
 

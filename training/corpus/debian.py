@@ -68,8 +68,9 @@ def fetch(name: str, cache: Path) -> DebPackage:
     if info:
         deb = downloads / Path(info["Filename"]).name
         if not (deb.is_file() and sha256_file(deb) == info.get("SHA256")):
-            run = subprocess.run(["apt-get", "download", f"{name}={info['Version']}"], cwd=downloads,
-                                 capture_output=True, text=True)
+            run = subprocess.run(
+                ["apt-get", "download", f"{name}={info['Version']}"], cwd=downloads, capture_output=True, text=True
+            )
             if run.returncode != 0 or not deb.is_file():
                 raise DebianError(f"apt-get download {name} failed: {run.stderr.strip()[-300:]}")
         digest = sha256_file(deb)

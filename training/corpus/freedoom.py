@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from corpus.debian import DebPackage
 from corpus.wad import read_lumps

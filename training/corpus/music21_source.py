@@ -14,8 +14,10 @@ from pathlib import Path
 
 from corpus.voices import Measure, Voice, VoiceNote, assign_classes, bar_layout, write_voices
 
-PUBLIC_DOMAIN_NOTE = ("composition in the public domain; encoding distributed with music21 (BSD-3-Clause package) "
-                      "with no licence restriction stated in the file")
+PUBLIC_DOMAIN_NOTE = (
+    "composition in the public domain; encoding distributed with music21 (BSD-3-Clause package) "
+    "with no licence restriction stated in the file"
+)
 
 
 @dataclass(frozen=True)
@@ -32,33 +34,51 @@ class Collection:
 
 COLLECTIONS: tuple[Collection, ...] = (
     Collection(
-        "bach", ("bach/*.mxl", "bach/*.xml"), "vocal", exclude=("bach/bwv846.mxl",), bpm=80.0,
+        "bach",
+        ("bach/*.mxl", "bach/*.xml"),
+        "vocal",
+        exclude=("bach/bwv846.mxl",),
+        bpm=80.0,
         encoder="Margaret Greentree (jsbchorales.net), distributed with music21 by permission",
     ),
     Collection(
-        "mozart", ("mozart/*/*.mxl",), "instrumental", keyboard=("mozart/k545/movement1_exposition.mxl",),
-        bpm=120.0, encoder="unnamed music21 contributors (Finale)",
+        "mozart",
+        ("mozart/*/*.mxl",),
+        "instrumental",
+        keyboard=("mozart/k545/movement1_exposition.mxl",),
+        bpm=120.0,
+        encoder="unnamed music21 contributors (Finale)",
     ),
-    Collection("haydn", ("haydn/*/*.mxl",), "instrumental", bpm=120.0,
-               encoder="unnamed music21 contributors (Finale, MuseScore)"),
+    Collection(
+        "haydn",
+        ("haydn/*/*.mxl",),
+        "instrumental",
+        bpm=120.0,
+        encoder="unnamed music21 contributors (Finale, MuseScore)",
+    ),
     # Some files hold a whole quartet (all movements in one score); the largest takes about a minute.
-    Collection("beethoven", ("beethoven/*.mxl", "beethoven/*/*.mxl"), "instrumental", bpm=120.0,
-               encoder="unnamed music21 contributors"),
+    Collection(
+        "beethoven",
+        ("beethoven/*.mxl", "beethoven/*/*.mxl"),
+        "instrumental",
+        bpm=120.0,
+        encoder="unnamed music21 contributors",
+    ),
 )
 
 # Collections and files looked at and left out (recorded in the manifest and the model card).
 EXCLUDED: dict[str, str] = {
     "bach/bwv846.mxl": "keyboard prelude taken from a MuseScore.com user upload (musescore.com/score/117279); "
-                       "no licence stated",
+    "no licence stated",
     "bach/*.krn": "3 Humdrum files: 'Copyright 1994, CCARH; rights to all derivative electronic formats reserved' "
-                  "(the same chorales are also present as MusicXML and are used from there)",
+    "(the same chorales are also present as MusicXML and are used from there)",
     "palestrina": "every file: 'Copyright 2000, John Miller; rights to all derivative electronic formats "
-                  "reserved; must be accompanied by the licensing agreement'",
+    "reserved; must be accompanied by the licensing agreement'",
     "monteverdi": "two files carry 'UT ORPHEUS EDIZIONI 2003 ©' credits (encodings made from a copyrighted modern "
-                  "edition); provenance of the rest unclear, so the whole collection is left out",
+    "edition); provenance of the rest unclear, so the whole collection is left out",
     "essenFolksong": "licence: permission for non-commercial distribution and use only",
     "beethoven/**/*.krn": "4 Humdrum files (op. 18 no. 1, encoded by Craig Stuart Sapp) duplicate MusicXML files "
-                          "that are used instead",
+    "that are used instead",
 }
 
 
@@ -150,8 +170,7 @@ def convert(job: tuple[str, str, str, str, float, int]) -> dict:
         if not any(classes):
             return {"rel": rel, "ok": False, "reason": "no notes", "cache_failure": True}
         shift, sigs = bar_layout(_measures(score))
-        n = write_voices(Path(out), voices, classes, ensemble, shift=shift, time_signatures=sigs,
-                         bpm=_bpm(score, bpm))
+        n = write_voices(Path(out), voices, classes, ensemble, shift=shift, time_signatures=sigs, bpm=_bpm(score, bpm))
         roles = [[v.name, c] for v, c in zip(voices, classes) if c]
         return {"rel": rel, "ok": True, "notes": n, "voices": roles}
     except ConversionTimeout:

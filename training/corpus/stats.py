@@ -49,14 +49,24 @@ def file_facts(path: Path) -> dict:
         classes[cls] = {"notes": len(notes), "bars": len({bar_of(n.start) for n in notes})}
     sigs = sorted({f"{t.numerator}/{t.denominator}" for t in song.time_signatures} or {"4/4"})
     dropped = [s.name or f"track {s.index}" for s in song.sources if s.instrument is None and s.notes]
-    return {"bars": len(starts), "time_signatures": sigs, "classes": classes, "dropped_tracks": dropped,
-            "ticks_per_beat": song.ticks_per_beat}
+    return {
+        "bars": len(starts),
+        "time_signatures": sigs,
+        "classes": classes,
+        "dropped_tracks": dropped,
+        "ticks_per_beat": song.ticks_per_beat,
+    }
 
 
 def summarize(entries: list[dict]) -> dict:
     """Counts per source and per class: files, bars (song bars and bars where the class plays)."""
-    out: dict = {"files": len(entries), "bars": sum(e["bars"] for e in entries), "by_source": {}, "by_class": {},
-                 "by_split": dict(Counter(e["split"] for e in entries))}
+    out: dict = {
+        "files": len(entries),
+        "bars": sum(e["bars"] for e in entries),
+        "by_source": {},
+        "by_class": {},
+        "by_split": dict(Counter(e["split"] for e in entries)),
+    }
     for e in entries:
         src = out["by_source"].setdefault(e["collection"], {"files": 0, "bars": 0, "valid_files": 0})
         src["files"] += 1

@@ -141,15 +141,24 @@ def _tick(q: Fraction) -> int:
     return int(round(q * TICKS_PER_BEAT))
 
 
-def write_voices(path: Path, voices: list[Voice], classes: list[str | None], ensemble: str, *,
-                 shift: Fraction, time_signatures: list[TimeSig], bpm: float) -> int:
+def write_voices(
+    path: Path,
+    voices: list[Voice],
+    classes: list[str | None],
+    ensemble: str,
+    *,
+    shift: Fraction,
+    time_signatures: list[TimeSig],
+    bpm: float,
+) -> int:
     """Write one GM track per classed voice (name = class, program per ensemble); returns the notes written."""
     import miditoolkit  # the recipe's environment has it (a runtime dependency of getmusic)
 
     midi = miditoolkit.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
     midi.tempo_changes = [miditoolkit.TempoChange(float(bpm), 0)]
-    midi.time_signature_changes = [miditoolkit.TimeSignature(ts.numerator, ts.denominator, _tick(ts.start))
-                                   for ts in time_signatures]
+    midi.time_signature_changes = [
+        miditoolkit.TimeSignature(ts.numerator, ts.denominator, _tick(ts.start)) for ts in time_signatures
+    ]
     written = 0
     for voice, cls in zip(voices, classes):
         if cls is None:

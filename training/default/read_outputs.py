@@ -4,7 +4,8 @@ For the first --n held-out songs of CORPUS that have the --keep and --make class
 are written to OUT/input/, `generate` (the public pipeline, default settings) writes OUT/NAME.getmusic.mid,
 and every made track is described next to the real track of the same class: notes per bar, median pitch and
 the 10th-90th percentile range, share of pitched notes in the song's key, notes per onset; for bass the share
-of its onsets where it is at or below every sounding note of the kept tracks; for drums the share of kick / snare / hi-hat notes and of
+of its onsets where it is at or below every sounding note of the kept tracks; for drums the share of kick /
+snare / hi-hat notes and of
 onsets on the 8th-note grid. Prints a Markdown table per song and the mean over songs.
 
     python training/default/read_outputs.py corpus --model default --keep lead --make bass,strings --n 6
@@ -54,19 +55,23 @@ def describe(notes, cls: str, song, all_notes, key_steps, tonic: int) -> dict:
     if cls == "drums":
         pitches = [n.pitch for n in notes]
         eighth = song.ticks_per_beat // 2
-        row.update({
-            "kick": mean(p in KICK for p in pitches) if pitches else 0.0,
-            "snare": mean(p in SNARE for p in pitches) if pitches else 0.0,
-            "hats": mean(p in HATS for p in pitches) if pitches else 0.0,
-            "on 8ths": mean(o % eighth == 0 for o in onsets) if onsets else 0.0,
-        })
+        row.update(
+            {
+                "kick": mean(p in KICK for p in pitches) if pitches else 0.0,
+                "snare": mean(p in SNARE for p in pitches) if pitches else 0.0,
+                "hats": mean(p in HATS for p in pitches) if pitches else 0.0,
+                "on 8ths": mean(o % eighth == 0 for o in onsets) if onsets else 0.0,
+            }
+        )
         return row
     pitches = [n.pitch for n in notes]
-    row.update({
-        "median": int(median(pitches)) if pitches else None,
-        "p10-p90": (int(np.percentile(pitches, 10)), int(np.percentile(pitches, 90))) if pitches else None,
-        "in key": mean((p - tonic) % 12 in key_steps for p in pitches) if pitches else 0.0,
-    })
+    row.update(
+        {
+            "median": int(median(pitches)) if pitches else None,
+            "p10-p90": (int(np.percentile(pitches, 10)), int(np.percentile(pitches, 90))) if pitches else None,
+            "in key": mean((p - tonic) % 12 in key_steps for p in pitches) if pitches else 0.0,
+        }
+    )
     if cls == "bass" and onsets:
         lowest = []
         for o in onsets:
@@ -124,8 +129,9 @@ def main() -> None:
         for cls in make:
             kept_notes = [n for c in keep for n in real.notes.get(c, [])]
             for source, song in (("real", real), ("made", made)):
-                row = describe(song.notes.get(cls, []), cls, song, kept_notes + song.notes.get(cls, []), steps,
-                               key.tonic)
+                row = describe(
+                    song.notes.get(cls, []), cls, song, kept_notes + song.notes.get(cls, []), steps, key.tonic
+                )
                 if source == "real":  # a table per class: drums and pitched classes have different columns
                     print("\n| class | part | " + " | ".join(row) + " |")
                     print("|---|---|" + "---:|" * len(row))

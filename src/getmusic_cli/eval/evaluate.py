@@ -136,7 +136,9 @@ def _encode_song(song, config, vocab, chords_on: bool):
     timeline = Timeline(song.ticks_per_beat, song.time_signatures)
     n_columns = timeline.tick_to_column(song.end_tick) + 1
     pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
-    chords = chordlib.recognize_chords(pitched, timeline, n_columns, lag=config.chord_lag) if chords_on and pitched else None
+    chords = (
+        chordlib.recognize_chords(pitched, timeline, n_columns, lag=config.chord_lag) if chords_on and pitched else None
+    )
     score, _ = encode(song, vocab, chords=chords, transpose=config.transpose)
     return score, timeline
 
@@ -248,7 +250,9 @@ def _paired(model_rows: list[dict], reference_rows: list[dict]) -> dict:
     return out
 
 
-def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, seed: int, progress=None) -> list[np.ndarray]:
+def _generate(
+    bundle, device, tokens_list, conditions, options: EvalOptions, seed: int, progress=None
+) -> list[np.ndarray]:
     import torch
 
     from getmusic_cli.model.sampler import SamplerOptions, sample
@@ -271,7 +275,9 @@ def _generate(bundle, device, tokens_list, conditions, options: EvalOptions, see
     return out
 
 
-def _run_system(bundle, device, songs_raw, windows: list[EvalWindow], options, length, seed, progress=None) -> list[dict]:
+def _run_system(
+    bundle, device, songs_raw, windows: list[EvalWindow], options, length, seed, progress=None
+) -> list[dict]:
     """Generate with one model on every window (in that model's vocabulary); metrics per window."""
     scores: dict[int, object] = {}
     tokens_list, conditions, shifts = [], [], []
@@ -307,8 +313,9 @@ def prepare_song(song, rel: str, index: int, bundle, options: EvalOptions) -> li
     windows, reason = [], ""
     for start in window_starts(score.bar_starts, tokens.shape[1], config.train_length, options.windows):
         part = tokens[:, start : start + config.train_length]
-        w = EvalWindow(rel, index, timeline, song.ticks_per_beat, start, part.shape[1], tokens.shape[1],
-                       score.pitch_shift, part)
+        w = EvalWindow(
+            rel, index, timeline, song.ticks_per_beat, start, part.shape[1], tokens.shape[1], score.pitch_shift, part
+        )
         w.real = _decode_window(part, w, score.pitch_shift, vocab, classes)
         silent = [c for c in options.make if not w.real.get(c)]
         if silent:
@@ -356,7 +363,9 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         names.append(f.rel)
     if not windows:
         detail = "; ".join(f"{f}: {r}" for f, r in skipped[:3])
-        raise GetMusicError(f"no song under {options.data_dir} can be evaluated with --make {','.join(options.make)} ({detail})")
+        raise GetMusicError(
+            f"no song under {options.data_dir} can be evaluated with --make {','.join(options.make)} ({detail})"
+        )
 
     report = EvalReport(config.name, list(options.keep), list(options.make), names, skipped)
     progress = _progress(console, len(windows) * (2 if options.references else 1))
@@ -366,6 +375,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
             def cb(n):
                 if progress:
                     progress[0].update(progress[1], completed=offset + n)
+
             return cb
 
         length = config.train_length  # the references use the same windows as the model under test
@@ -376,8 +386,9 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
             if shuffled:
                 report.per_window[SYSTEM_SHUFFLED] = shuffled
             debug = resolve_model("debug")
-            report.per_window[SYSTEM_RANDOM] = _run_system(debug, options.device, songs_raw, windows, options, length,
-                                                           options.seed, tick(len(windows)))
+            report.per_window[SYSTEM_RANDOM] = _run_system(
+                debug, options.device, songs_raw, windows, options, length, options.seed, tick(len(windows))
+            )
     finally:
         if progress:
             progress[0].stop()
@@ -418,7 +429,9 @@ def _progress(console, total: int):
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
+    progress = Progress(
+        TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    )
     task = progress.add_task("eval", total=total)
     progress.start()
     return progress, task
@@ -436,8 +449,10 @@ def render_table(report: EvalReport):
     from rich.table import Table
 
     windows = len(report.per_window.get(SYSTEM_MODEL, []))
-    table = Table(title=f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
-                        f"({len(report.songs)} songs, {windows} windows)")
+    table = Table(
+        title=f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
+        f"({len(report.songs)} songs, {windows} windows)"
+    )
     table.add_column("system")
     for label in ("chord acc.", "pitch OA", "duration OA", "IOI OA"):
         table.add_column(label, justify="right")
@@ -460,5 +475,7 @@ def run_command(options: EvalOptions, as_json: bool, console, err_console) -> No
     console.print(render_table(report))
     console.print("mean ± standard error over songs (each song the mean of its windows)", highlight=False)
     if report.skipped:
-        console.print(f"{len(report.skipped)} songs skipped (first: {report.skipped[0][0]}: {report.skipped[0][1]})",
-                      highlight=False)
+        console.print(
+            f"{len(report.skipped)} songs skipped (first: {report.skipped[0][0]}: {report.skipped[0][1]})",
+            highlight=False,
+        )

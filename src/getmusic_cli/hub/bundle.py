@@ -28,7 +28,7 @@ ONNX_FILE = "model.onnx"
 @dataclass
 class Bundle:
     config: ModelConfig
-    vocab: "Vocabulary"
+    vocab: Vocabulary
     root: Path | None  # None: no files, the network gets a seeded random init (debug model)
 
     @property
@@ -69,8 +69,8 @@ def load_bundle(path: str | Path) -> Bundle:
 def save_bundle(
     path: str | Path,
     config: ModelConfig,
-    vocab: "Vocabulary",
-    state_dict: "dict[str, torch.Tensor]",
+    vocab: Vocabulary,
+    state_dict: dict[str, torch.Tensor],
     *,
     overwrite: bool = False,
 ) -> Path:

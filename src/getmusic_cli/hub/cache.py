@@ -23,8 +23,20 @@ CACHE_ENV = "GETMUSIC_CACHE"
 OFFLINE_ENV = "GETMUSIC_OFFLINE"
 MEMO_NAME = ".getmusic-hashes.json"
 
-__all__ = ["cache_root", "is_offline", "sha256_file", "cached_sha256", "is_valid", "entry_dir", "fetch_file",
-           "ensure_entry", "entry_state", "remove_entry", "write_atomic", "HashMemo"]
+__all__ = [
+    "cache_root",
+    "is_offline",
+    "sha256_file",
+    "cached_sha256",
+    "is_valid",
+    "entry_dir",
+    "fetch_file",
+    "ensure_entry",
+    "entry_state",
+    "remove_entry",
+    "write_atomic",
+    "HashMemo",
+]
 
 
 def cache_root(cache_dir: str | Path | None = None) -> Path:
@@ -131,14 +143,15 @@ def fetch_file(file: FileEntry, dest: Path, *, label: str | None = None, progres
         if is_valid(dest, file.sha256, file.size):
             return dest
         if is_offline():
-            raise GetMusicError(f"the cached {dest} is damaged (it does not match the registry's size/sha256) "
-                                f"and {OFFLINE_ENV}=1 forbids fetching it again")
+            raise GetMusicError(
+                f"the cached {dest} is damaged (it does not match the registry's size/sha256) "
+                f"and {OFFLINE_ENV}=1 forbids fetching it again"
+            )
         _say(f"the cached {dest} is damaged (it does not match the registry's size/sha256): downloading it again")
         HashMemo(dest.parent).forget(dest)
         dest.unlink(missing_ok=True)
     elif is_offline():
-        raise GetMusicError(f"{OFFLINE_ENV}=1 and {label} is not in the cache ({dest}); "
-                            f"download it once while online")
+        raise GetMusicError(f"{OFFLINE_ENV}=1 and {label} is not in the cache ({dest}); download it once while online")
     digest = download(file.url, dest, sha256=file.sha256, size=file.size, label=label, progress=progress)
     HashMemo(dest.parent).record(dest, digest)
     return dest
@@ -155,8 +168,10 @@ def ensure_entry(entry: ModelEntry, cache_dir: str | Path | None = None, progres
             fetch_file(f, folder / f.name, label=label, progress=progress)
         except GetMusicError as exc:
             if is_offline() and not (folder / f.name).exists():
-                raise GetMusicError(f"{OFFLINE_ENV}=1 and {label} is not in the cache ({folder / f.name}); run "
-                                    f"`getmusic models download {entry.name}` while online") from None
+                raise GetMusicError(
+                    f"{OFFLINE_ENV}=1 and {label} is not in the cache ({folder / f.name}); run "
+                    f"`getmusic models download {entry.name}` while online"
+                ) from None
             raise exc
     return folder
 
@@ -171,8 +186,10 @@ def _embedded_dir(entry: ModelEntry) -> Path:
                 f"use --model debug, a bundle folder or another registry model"
             )
         if f.size is not None and path.stat().st_size != f.size:
-            raise GetMusicError(f"the installed {path} has {path.stat().st_size:,} bytes, the registry says "
-                                f"{f.size:,}: reinstall getmusic")
+            raise GetMusicError(
+                f"the installed {path} has {path.stat().st_size:,} bytes, the registry says "
+                f"{f.size:,}: reinstall getmusic"
+            )
     return folder
 
 
@@ -181,8 +198,10 @@ def entry_state(entry: ModelEntry, cache_dir: str | Path | None = None) -> str:
     if entry.embedded:
         return "embedded" if all(f.package_path().is_file() for f in entry.files) else "not installed"
     folder = entry_dir(entry, cache_dir)
-    present = [(folder / f.name).is_file() and (f.size is None or (folder / f.name).stat().st_size == f.size)
-               for f in entry.files]
+    present = [
+        (folder / f.name).is_file() and (f.size is None or (folder / f.name).stat().st_size == f.size)
+        for f in entry.files
+    ]
     return "yes" if all(present) else "partial" if any(present) or _has_parts(folder) else "no"
 
 

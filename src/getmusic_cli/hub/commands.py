@@ -52,8 +52,15 @@ def list_models(console: Console, cache_dir: str | Path | None = None) -> None:
     table.add_column("licence")
     table.add_row(DEBUG_MODEL, "-", "bundle", "0 B", "built in", "all (random)", "MIT")
     for entry in registry:
-        table.add_row(entry.name, entry.version, entry.kind, human_size(entry.size), cache.entry_state(entry, cache_dir),
-                      ", ".join(_classes(entry, cache_dir)) or "-", entry.licence)
+        table.add_row(
+            entry.name,
+            entry.version,
+            entry.kind,
+            human_size(entry.size),
+            cache.entry_state(entry, cache_dir),
+            ", ".join(_classes(entry, cache_dir)) or "-",
+            entry.licence,
+        )
     console.print(table)
 
 
@@ -65,9 +72,15 @@ def model_info(console: Console, name: str, cache_dir: str | Path | None = None)
     state = cache.entry_state(entry, cache_dir)
     folder = cache.entry_dir(entry, cache_dir)
     rows = [
-        ("name", entry.name), ("version", entry.version), ("kind", entry.kind), ("description", entry.description),
-        ("classes", ", ".join(_classes(entry, cache_dir)) or "-"), ("licence", entry.licence),
-        ("size", human_size(entry.size)), ("downloaded", state), ("folder", str(folder)),
+        ("name", entry.name),
+        ("version", entry.version),
+        ("kind", entry.kind),
+        ("description", entry.description),
+        ("classes", ", ".join(_classes(entry, cache_dir)) or "-"),
+        ("licence", entry.licence),
+        ("size", human_size(entry.size)),
+        ("downloaded", state),
+        ("folder", str(folder)),
         ("registry", entry.source),
     ] + [(key, json.dumps(value) if not isinstance(value, str) else value) for key, value in entry.extra.items()]
     info = Table(show_header=False, box=None)
@@ -107,7 +120,11 @@ def remove_model(console: Console, name: str, cache_dir: str | Path | None = Non
 
 
 def import_original_command(
-    console: Console, checkpoint: Path, output: Path, vocab: Path | None = None, force: bool = False,
+    console: Console,
+    checkpoint: Path,
+    output: Path,
+    vocab: Path | None = None,
+    force: bool = False,
     cache_dir: str | Path | None = None,
 ) -> Path:
     """Read the original checkpoint once (weights_only) and write our bundle to ``output``."""

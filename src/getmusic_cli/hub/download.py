@@ -39,7 +39,7 @@ class RetryPolicy:
     read_timeout: float = 60.0  # seconds of silence on an open connection
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls) -> RetryPolicy:
         def number(name: str, default: float) -> float:
             raw = os.environ.get(name)
             if raw is None or raw == "":
@@ -73,7 +73,7 @@ class FileLock:
         self.waiting_message = waiting_message
         self._fd: int | None = None
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         if fcntl is None:  # pragma: no cover
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,7 @@ def _copy_local(url: str, part: Path, label: str) -> None:
         raise GetMusicError(f"cannot copy {label} from {source}: {exc.strerror or exc}") from None
 
 
-def _fetch_http(url: str, part: Path, size: int | None, policy: RetryPolicy, label: str, bar: "_Bar") -> None:
+def _fetch_http(url: str, part: Path, size: int | None, policy: RetryPolicy, label: str, bar: _Bar) -> None:
     import requests
 
     failures = 0
@@ -216,12 +216,14 @@ def _fetch_http(url: str, part: Path, size: int | None, policy: RetryPolicy, lab
             if failures >= policy.attempts or tries >= 10 * policy.attempts:
                 kept = part.stat().st_size if part.exists() else 0
                 resume = f"; run the command again to resume from byte {kept:,}" if kept else ""
-                raise GetMusicError(f"could not download {label} from {url}: {error} (gave up after {tries} tries{resume})")
+                raise GetMusicError(
+                    f"could not download {label} from {url}: {error} (gave up after {tries} tries{resume})"
+                )
             if failures:
                 time.sleep(policy.delay(failures, retry_after))
 
 
-def _one_request(session, url: str, part: Path, have: int, policy: RetryPolicy, label: str, bar: "_Bar"):
+def _one_request(session, url: str, part: Path, have: int, policy: RetryPolicy, label: str, bar: _Bar):
     """One GET. Returns (bytes gained, retryable error or None, Retry-After header)."""
     import requests
 
@@ -229,12 +231,14 @@ def _one_request(session, url: str, part: Path, have: int, policy: RetryPolicy, 
     headers = {"Accept-Encoding": "identity", **({"Range": f"bytes={have}-"} if have else {})}
     gained = 0
     try:
-        with session.get(url, headers=headers, stream=True,
-                         timeout=(policy.connect_timeout, policy.read_timeout)) as response:
+        with session.get(
+            url, headers=headers, stream=True, timeout=(policy.connect_timeout, policy.read_timeout)
+        ) as response:
             status = response.status_code
             if status in (404, 410):
-                raise GetMusicError(f"{label} is not at {url} (HTTP {status}): the link is dead or the registry "
-                                    f"entry is wrong")
+                raise GetMusicError(
+                    f"{label} is not at {url} (HTTP {status}): the link is dead or the registry entry is wrong"
+                )
             if status in (401, 403):
                 raise GetMusicError(f"{label}: access to {url} was refused (HTTP {status})")
             if status == 416 and have:  # our .part does not fit the server's file: start again
@@ -303,16 +307,28 @@ class _Bar:
         self._progress = None
         self._task = None
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         if not self.enabled:
             size = f" ({self.total / 1e6:.1f} MB)" if self.total else ""
             print(f"downloading {self.label}{size} ...", file=sys.stderr, flush=True)
             return self
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), console=self.console)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
         self._progress.start()
         self._task = self._progress.add_task(self.label, total=self.total)
         return self

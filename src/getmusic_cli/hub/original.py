@@ -151,13 +151,15 @@ def _pick_state(obj: object, path: Path) -> tuple[dict[str, torch.Tensor], str]:
         raw, source = obj, "saved"  # a bare state dict saved on its own
     else:
         keys = ", ".join(sorted(map(str, obj))[:5]) or "none"
-        raise GetMusicError(f"{path} has no 'ema' or 'model' weights (top-level keys: {keys}): not a GETMusic checkpoint")
+        raise GetMusicError(
+            f"{path} has no 'ema' or 'model' weights (top-level keys: {keys}): not a GETMusic checkpoint"
+        )
     state = {}
     for key, value in raw.items():
         if not isinstance(value, torch.Tensor):
             raise GetMusicError(f"{path}: {source} entry {key!r} is not a tensor: not a GETMusic checkpoint")
         key = str(key)
-        state[key[len("rfm."):] if key.startswith("rfm.") else key] = value
+        state[key[len("rfm.") :] if key.startswith("rfm.") else key] = value
     return state, source
 
 
@@ -178,7 +180,9 @@ def _config_from_shapes(state: Mapping[str, torch.Tensor], path: Path, source: s
     layers = {int(m.group(1)) for k in state if (m := re.match(re.escape(NET) + r"encoder\.layer\.(\d+)\.", k))}
     base = original_config()
     if cells % embed_dim or cells // embed_dim != base.n_rows:
-        raise GetMusicError(f"{path}: {cells} features per column is not {base.n_rows} rows of {embed_dim}: unsupported layout")
+        raise GetMusicError(
+            f"{path}: {cells} features per column is not {base.n_rows} rows of {embed_dim}: unsupported layout"
+        )
     if head_dim % 2 or hidden % head_dim:
         raise GetMusicError(f"{path}: RoPE width {head_dim} does not split hidden size {hidden} into heads")
     sizes = dict(
@@ -250,7 +254,9 @@ def rope_table(config: ModelConfig) -> torch.Tensor:
     """The original's (max_length, head_dim) table: row p = [sin(p*w_i) | cos(p*w_i)], w_i = base^(-2i/D)."""
     from getmusic_cli.model.network import rotary_cos_sin
 
-    cos, sin = rotary_cos_sin(config.max_length, config.hidden_size // config.n_heads, config.rope_base, torch.device("cpu"))
+    cos, sin = rotary_cos_sin(
+        config.max_length, config.hidden_size // config.n_heads, config.rope_base, torch.device("cpu")
+    )
     return torch.cat([sin[:, 0::2], cos[:, 0::2]], dim=-1)
 
 

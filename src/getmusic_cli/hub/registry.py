@@ -47,7 +47,7 @@ class FileEntry:
 
     def package_path(self) -> Path:
         """The installed location of a package:// file (it may be missing in a build without it)."""
-        return package_root() / self.url[len(PACKAGE_SCHEME):]
+        return package_root() / self.url[len(PACKAGE_SCHEME) :]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "url": self.url, "sha256": self.sha256, "size": self.size}
@@ -94,8 +94,13 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.name, "version": self.version, "kind": self.kind, "description": self.description,
-            "classes": list(self.classes), "licence": self.licence, "files": [f.to_dict() for f in self.files],
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind,
+            "description": self.description,
+            "classes": list(self.classes),
+            "licence": self.licence,
+            "files": [f.to_dict() for f in self.files],
             **self.extra,
         }
 
@@ -194,9 +199,15 @@ def _parse_entry(raw: object, source: str, base: str | None, trusted: bool) -> M
     if not isinstance(classes, list):
         raise GetMusicError(f"{where}: 'classes' must be a list")
     return ModelEntry(
-        name=name, version=version, description=str(raw.pop("description", "")),
-        classes=tuple(str(c) for c in classes), licence=str(raw.pop("licence", raw.pop("license", "unknown"))),
-        kind=kind, files=files, source=source, extra=raw,
+        name=name,
+        version=version,
+        description=str(raw.pop("description", "")),
+        classes=tuple(str(c) for c in classes),
+        licence=str(raw.pop("licence", raw.pop("license", "unknown"))),
+        kind=kind,
+        files=files,
+        source=source,
+        extra=raw,
     )
 
 
@@ -213,7 +224,7 @@ def _parse_file(raw: object, where: str, base: str | None, trusted: bool) -> Fil
     if url.startswith(PACKAGE_SCHEME):
         if not trusted:
             raise GetMusicError(f"{where}: package:// files may only appear in the built-in registry")
-        rel = url[len(PACKAGE_SCHEME):]
+        rel = url[len(PACKAGE_SCHEME) :]
         if rel.startswith("/") or ".." in Path(rel).parts:
             raise GetMusicError(f"{where}: bad package path {url!r}")
     else:
@@ -268,7 +279,7 @@ def _read_user_manifest(spec: str, cache_dir: str | Path | None) -> list[ModelEn
         text = _fetch_manifest(spec, cache_dir)
         base = spec
     else:
-        path = Path(spec[len("file://"):] if spec.startswith("file://") else spec).expanduser()
+        path = Path(spec[len("file://") :] if spec.startswith("file://") else spec).expanduser()
         try:
             text = path.read_text()
         except OSError as exc:
@@ -326,7 +337,7 @@ def refresh_package_entry(name: str = DEFAULT_MODEL, manifest: Path | None = Non
         for f in raw["files"]:
             if not str(f["url"]).startswith(PACKAGE_SCHEME):
                 raise GetMusicError(f"{name}: {f['name']} is not a package:// file")
-            path = package_root() / f["url"][len(PACKAGE_SCHEME):]
+            path = package_root() / f["url"][len(PACKAGE_SCHEME) :]
             if not path.is_file():
                 raise GetMusicError(f"{name}: {path} does not exist")
             from getmusic_cli.hub.cache import sha256_file

@@ -36,7 +36,7 @@ ORIGINAL_VOCAB = "original-vocab"
 _PIN = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 
 
-def resolve_model(spec: str | None, cache_dir: str | Path | None = None, *, vocab: str | Path | None = None) -> "Bundle":
+def resolve_model(spec: str | None, cache_dir: str | Path | None = None, *, vocab: str | Path | None = None) -> Bundle:
     """Load the model SPEC names. ``vocab`` is the dict.txt used when SPEC is an original checkpoint."""
     spec = (spec or "").strip() or DEFAULT_MODEL
     if spec == DEBUG_MODEL:
@@ -64,11 +64,15 @@ def resolve_path(spec: str, cache_dir: str | Path | None = None, *, vocab: str |
 
 
 def _looks_like_path(spec: str) -> bool:
-    return (os.sep in spec or "/" in spec or spec.startswith((".", "~"))
-            or spec.lower().endswith(CHECKPOINT_SUFFIXES + ARCHIVE_SUFFIXES))
+    return (
+        os.sep in spec
+        or "/" in spec
+        or spec.startswith((".", "~"))
+        or spec.lower().endswith(CHECKPOINT_SUFFIXES + ARCHIVE_SUFFIXES)
+    )
 
 
-def _load(folder: Path) -> "Bundle":
+def _load(folder: Path) -> Bundle:
     from getmusic_cli.hub.bundle import load_bundle
 
     return load_bundle(folder)
@@ -110,7 +114,9 @@ def _from_path(path: Path, cache_dir, vocab) -> Path:
     if name.endswith(ARCHIVE_SUFFIXES) or zipfile.is_zipfile(path) or _is_tar(path):
         digest = cache.HashMemo(cache_root_sub(cache_dir, "archives"), by_path=True).sha256(path)
         return _extracted(path, cache_root_sub(cache_dir, "archives") / digest[:16], keep_archive=True)
-    raise GetMusicError(f"{path} is not a bundle folder, an original checkpoint (.pth) or a bundle archive (.zip, .tar.gz)")
+    raise GetMusicError(
+        f"{path} is not a bundle folder, an original checkpoint (.pth) or a bundle archive (.zip, .tar.gz)"
+    )
 
 
 def cache_root_sub(cache_dir, *parts: str) -> Path:
@@ -129,7 +135,9 @@ def import_cached(checkpoint: Path, cache_dir=None, vocab: str | Path | None = N
     out = imported / digest[:16]
     if (out / "config.json").is_file():
         return out
-    with FileLock(imported / f"{digest[:16]}.lock", f"waiting for another getmusic process importing {checkpoint.name} ..."):
+    with FileLock(
+        imported / f"{digest[:16]}.lock", f"waiting for another getmusic process importing {checkpoint.name} ..."
+    ):
         if (out / "config.json").is_file():
             return out
         from getmusic_cli.hub.original import import_original
@@ -249,6 +257,8 @@ def safe_extract(archive: Path, dest: Path, origin: str | None = None) -> None:
                     with src, open(target, "wb") as out:
                         shutil.copyfileobj(src, out, 1 << 20)
                 else:
-                    raise GetMusicError(f"{origin}: refusing to extract {member.name!r} (links and devices are not allowed)")
+                    raise GetMusicError(
+                        f"{origin}: refusing to extract {member.name!r} (links and devices are not allowed)"
+                    )
         return
     raise GetMusicError(f"{origin} is neither a .zip nor a .tar(.gz) archive")

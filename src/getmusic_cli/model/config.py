@@ -78,7 +78,7 @@ class ModelConfig:
         return {"format": BUNDLE_FORMAT, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         data = dict(data)
         fmt = data.pop("format", BUNDLE_FORMAT)
         if fmt != BUNDLE_FORMAT:
@@ -93,7 +93,7 @@ class ModelConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "ModelConfig":
+    def load(cls, path: Path) -> ModelConfig:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:

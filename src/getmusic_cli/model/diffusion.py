@@ -117,7 +117,9 @@ def posterior(log_p0: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor | int, sc
     is_mask = (x_t == k - 1)[..., None]
     at_xt = F.one_hot(x_t, k).bool()
     col = lambda table, idx: table[idx][..., None]  # noqa: E731
-    log_q = torch.where(is_mask, col(s["log_ct_cum"], t), torch.where(at_xt, col(s["log_same_cum"], t), col(s["log_bt_cum"], t)))
+    log_q = torch.where(
+        is_mask, col(s["log_ct_cum"], t), torch.where(at_xt, col(s["log_same_cum"], t), col(s["log_bt_cum"], t))
+    )
     r = log_p0 - log_q
     r = torch.cat([r[..., :-1], torch.full_like(r[..., -1:], LOG_EPS)], dim=-1)
     z = torch.logsumexp(r, dim=-1, keepdim=True)
@@ -267,7 +269,7 @@ def diffusion_loss(
     x0: torch.Tensor,
     condition: torch.Tensor,
     not_empty: torch.Tensor,
-    t_sampler: "TimestepSampler",
+    t_sampler: TimestepSampler,
     generator: torch.Generator | None = None,
     schedule: Schedule | None = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:

@@ -8,8 +8,8 @@ Only the ids allowed in a row are ever scored (Denoiser.log_probs), and only for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -105,8 +105,10 @@ def sample(
         gen.seed()
     else:
         gen.manual_seed(int(options.seed))
-    allowed = {row: torch.as_tensor(np.asarray(vocab.allowed_ids(row)), dtype=torch.long, device=device)
-               for row in range(2 * N_INSTRUMENT_TRACKS)}
+    allowed = {
+        row: torch.as_tensor(np.asarray(vocab.allowed_ids(row)), dtype=torch.long, device=device)
+        for row in range(2 * N_INSTRUMENT_TRACKS)
+    }
 
     b_size = source.shape[0]
     ts = timesteps(n_t, steps)

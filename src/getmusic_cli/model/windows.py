@@ -6,7 +6,7 @@ after it, so a 200-bar song comes out whole and continuous. Windows start on bar
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

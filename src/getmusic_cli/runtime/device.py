@@ -8,7 +8,7 @@ from getmusic_cli.errors import GetMusicError
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """"auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"."""
+    """ "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:N"."""
     name = (name or "auto").strip().lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 BACKENDS = ("torch", "onnx")
 
 
-def load_denoiser(bundle: "Bundle", device: str = "auto", backend: str = "torch") -> Denoiser:
+def load_denoiser(bundle: Bundle, device: str = "auto", backend: str = "torch") -> Denoiser:
     """A bundle without weights (the debug model) gets the seeded random init."""
     if backend == "onnx":
         from getmusic_cli.runtime.onnx_backend import load_onnx_denoiser

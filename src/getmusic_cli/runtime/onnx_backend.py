@@ -76,7 +76,7 @@ def _session(ort, path, providers, threads):
 
 
 def _parse_device(name: str) -> tuple[str, int]:
-    """"auto" | "cpu" | "cuda" | "cuda:N" -> (kind, index)."""
+    """ "auto" | "cpu" | "cuda" | "cuda:N" -> (kind, index)."""
     name = (name or "auto").strip().lower()
     if name in ("auto", "cpu", "cuda"):
         return name, 0
@@ -120,8 +120,15 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
 
 
 class OnnxDenoiser(Denoiser):
-    def __init__(self, session, config: ModelConfig, head_weight: torch.Tensor, head_bias: torch.Tensor,
-                 device: torch.device, provider: str = "cpu"):
+    def __init__(
+        self,
+        session,
+        config: ModelConfig,
+        head_weight: torch.Tensor,
+        head_bias: torch.Tensor,
+        device: torch.device,
+        provider: str = "cpu",
+    ):
         self.session = session
         self.config = config
         self.device = torch.device(device)
@@ -156,11 +163,12 @@ def read_head(weights: Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise GetMusicError(f"cannot read the output head from {weights}: {exc}") from None
 
 
-def load_onnx_denoiser(bundle: "Bundle", device: str = "auto", threads: int | None = None) -> OnnxDenoiser:
+def load_onnx_denoiser(bundle: Bundle, device: str = "auto", threads: int | None = None) -> OnnxDenoiser:
     import_onnxruntime()
     if bundle.root is None:
         raise GetMusicError(
-            f"the {bundle.config.name} model has no model.onnx: run `getmusic export onnx {bundle.config.name} -o DIR`, "
+            f"the {bundle.config.name} model has no model.onnx: "
+            f"run `getmusic export onnx {bundle.config.name} -o DIR`, "
             "then use --model DIR"
         )
     if bundle.onnx_path is None:

@@ -114,8 +114,21 @@ def example_inputs(config: ModelConfig, batch: int, length: int, seed: int = 0) 
 
 
 # The config fields the trunk's graph depends on (sampling and representation settings may change freely).
-NETWORK_FIELDS = ("vocab_size", "n_rows", "embed_dim", "hidden_size", "n_layers", "n_heads", "ffn_size",
-                  "time_embed_dim", "max_length", "train_length", "band_width", "layer_norm_eps", "rope_base")
+NETWORK_FIELDS = (
+    "vocab_size",
+    "n_rows",
+    "embed_dim",
+    "hidden_size",
+    "n_layers",
+    "n_heads",
+    "ffn_size",
+    "time_embed_dim",
+    "max_length",
+    "train_length",
+    "band_width",
+    "layer_norm_eps",
+    "rope_base",
+)
 
 
 def head_fingerprint(head_weight: torch.Tensor, head_bias: torch.Tensor, config: ModelConfig) -> str:
@@ -159,15 +172,23 @@ def export_network(network: GETDiffNetwork, path: str | Path) -> Path:
     try:
         with _quiet_exporter(), torch.no_grad():
             program = torch.onnx.export(
-                trunk, args, dynamo=True, external_data=False, opset_version=OPSET, verbose=False,
-                input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
+                trunk,
+                args,
+                dynamo=True,
+                external_data=False,
+                opset_version=OPSET,
+                verbose=False,
+                input_names=list(INPUT_NAMES),
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=shapes,
             )
     except GetMusicError:
         raise
     except Exception as exc:  # noqa: BLE001 - the exporter raises many types; the user needs one line
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         raise GetMusicError(
-            f"ONNX export failed ({type(exc).__name__}): {first} (it needs torch >= 2.6 and an onnxscript as new as torch)"
+            f"ONNX export failed ({type(exc).__name__}): {first} "
+            "(it needs torch >= 2.6 and an onnxscript as new as torch)"
         ) from None
     program.model.metadata_props[META_FINGERPRINT] = head_fingerprint(
         network.token_embedding.weight, network.head_bias, config
@@ -202,7 +223,9 @@ def parity_shapes(config: ModelConfig) -> list[tuple[int, int]]:
     return shapes
 
 
-def _max_log_prob_diff(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, chunk: int = 2048) -> float:
+def _max_log_prob_diff(
+    a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, chunk: int = 2048
+) -> float:
     """Max |log_softmax(a W^T + b) - log_softmax(b W^T + b)| without holding all cells' logits at once."""
     a = a.reshape(-1, a.shape[-1]).float()
     b = b.reshape(-1, b.shape[-1]).float()
@@ -237,13 +260,16 @@ def verify_onnx(
         got = session.run([OUTPUT_NAME], {"tokens": tokens.numpy(), "t": t.numpy(), "condition": condition.numpy()})[0]
         got = torch.from_numpy(got)
         if got.shape != expected.shape:
-            raise GetMusicError(f"ONNX output has shape {tuple(got.shape)}, torch {tuple(expected.shape)} (B={batch}, L={length})")
+            raise GetMusicError(
+                f"ONNX output has shape {tuple(got.shape)}, torch {tuple(expected.shape)} (B={batch}, L={length})"
+            )
         with torch.inference_mode():
             diff = _max_log_prob_diff(expected, got, weight, bias)
         cases.append(ParityCase(batch, length, diff))
         if not diff <= tolerance:  # also catches NaN
             raise GetMusicError(
-                f"ONNX and torch disagree: max log-probability difference {diff:.2e} > {tolerance:g} at B={batch}, L={length}"
+                "ONNX and torch disagree: max log-probability difference "
+                f"{diff:.2e} > {tolerance:g} at B={batch}, L={length}"
             )
     return cases
 
@@ -297,8 +323,15 @@ class ExportReport:
     export_seconds: float = 0.0
 
 
-def export_bundle(spec: str | None, output: str | Path, *, force: bool = False, cache_dir: str | Path | None = None,
-                  latency: bool = True, shapes: list[tuple[int, int]] | None = None) -> ExportReport:
+def export_bundle(
+    spec: str | None,
+    output: str | Path,
+    *,
+    force: bool = False,
+    cache_dir: str | Path | None = None,
+    latency: bool = True,
+    shapes: list[tuple[int, int]] | None = None,
+) -> ExportReport:
     """`getmusic export onnx SPEC -o OUTPUT`: a bundle at OUTPUT with model.onnx, verified against torch.
 
     OUTPUT equal to SPEC's own bundle folder adds model.onnx there; any other OUTPUT gets a full copy of the
@@ -333,7 +366,7 @@ def _require_onnxruntime() -> None:
         raise GetMusicError(f"ONNX Runtime is not installed: {INSTALL_HINT}")
 
 
-def _copy_bundle(bundle: "Bundle", stage: Path) -> None:
+def _copy_bundle(bundle: Bundle, stage: Path) -> None:
     """Every file of the source bundle except an old model.onnx; the debug model's weights are written."""
     if bundle.root is None:
         from getmusic_cli.hub.bundle import save_bundle
@@ -394,12 +427,15 @@ def render_report(report: ExportReport):
     table.add_row("file size", f"{report.onnx_bytes / 1e6:.1f} MB ({report.parameters / 1e6:.2f} M parameters)")
     table.add_row("export time", f"{report.export_seconds:.1f} s")
     for case in report.cases:
-        table.add_row(f"parity B={case.batch} L={case.length}", f"max |Δ log p| = {case.max_abs_diff:.1e} (limit {TOLERANCE:g})")
+        table.add_row(
+            f"parity B={case.batch} L={case.length}", f"max |Δ log p| = {case.max_abs_diff:.1e} (limit {TOLERANCE:g})"
+        )
     if report.latency_length:
         ratio = report.ort_seconds / report.torch_seconds if report.torch_seconds else float("nan")
         table.add_row(
             f"trunk latency B=1 L={report.latency_length}",
-            f"torch CPU {report.torch_seconds * 1e3:.1f} ms, ONNX Runtime CPU {report.ort_seconds * 1e3:.1f} ms ({ratio:.2f}×, "
+            f"torch CPU {report.torch_seconds * 1e3:.1f} ms, "
+            f"ONNX Runtime CPU {report.ort_seconds * 1e3:.1f} ms ({ratio:.2f}×, "
             f"{torch.get_num_threads()} threads)",
         )
     table.add_row("use it", f"--model {report.bundle_dir} --backend onnx")

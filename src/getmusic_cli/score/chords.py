@@ -49,14 +49,42 @@ def chord_name(chord: Chord) -> str:
 
 _NOTE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _SUFFIXES = {
-    "": "null", "maj": "null", "M": "null", ":maj": "null",
-    "m": "m", "mi": "m", "min": "m", "-": "m", ":min": "m",
-    "+": "+", "aug": "+", ":aug": "+",
-    "dim": "dim", "o": "dim", "°": "dim", ":dim": "dim",
-    "7": "seven", "dom7": "seven", ":7": "seven",
-    "maj7": "maj7", "M7": "maj7", "Δ": "maj7", "Δ7": "maj7", ":maj7": "maj7",
-    "m7": "m7", "mi7": "m7", "min7": "m7", "-7": "m7", ":min7": "m7",
-    "m7b5": "m7b5", "m7-5": "m7b5", "min7b5": "m7b5", "ø": "m7b5", "ø7": "m7b5", "hdim7": "m7b5", ":hdim7": "m7b5",
+    "": "null",
+    "maj": "null",
+    "M": "null",
+    ":maj": "null",
+    "m": "m",
+    "mi": "m",
+    "min": "m",
+    "-": "m",
+    ":min": "m",
+    "+": "+",
+    "aug": "+",
+    ":aug": "+",
+    "dim": "dim",
+    "o": "dim",
+    "°": "dim",
+    ":dim": "dim",
+    "7": "seven",
+    "dom7": "seven",
+    ":7": "seven",
+    "maj7": "maj7",
+    "M7": "maj7",
+    "Δ": "maj7",
+    "Δ7": "maj7",
+    ":maj7": "maj7",
+    "m7": "m7",
+    "mi7": "m7",
+    "min7": "m7",
+    "-7": "m7",
+    ":min7": "m7",
+    "m7b5": "m7b5",
+    "m7-5": "m7b5",
+    "min7b5": "m7b5",
+    "ø": "m7b5",
+    "ø7": "m7b5",
+    "hdim7": "m7b5",
+    ":hdim7": "m7b5",
 }
 _NO_CHORD = {"N.C.", "N.C", "NC", "N", "-"}
 _CHORD_RE = re.compile(r"^([A-Ga-g])([#b]?)(.*)$")
@@ -98,8 +126,9 @@ def _chord_given_key() -> np.ndarray:
         scale = {(key + s) % 12 for s in _MAJOR}
         for c, (root, kind) in enumerate(CHORDS, 1):
             in_key[key, c] = all((root + p) % 12 in scale for p in KIND_PITCHES[kind])
-    return np.where(in_key, (1 - OUT_OF_KEY) / in_key.sum(1, keepdims=True),
-                    OUT_OF_KEY / (~in_key).sum(1, keepdims=True))
+    return np.where(
+        in_key, (1 - OUT_OF_KEY) / in_key.sum(1, keepdims=True), OUT_OF_KEY / (~in_key).sum(1, keepdims=True)
+    )
 
 
 def _log_transitions() -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +156,10 @@ def _bar_vectors(notes: list[Note], timeline, bar_starts: list[int], n_columns: 
     edges = np.array(bar_starts + [n_columns])
     vec = np.zeros((len(bar_starts), 12))
     for n in notes:
-        start, end = timeline.tick_to_column(n.start), max(timeline.tick_to_column(n.end), timeline.tick_to_column(n.start) + 1)
+        start, end = (
+            timeline.tick_to_column(n.start),
+            max(timeline.tick_to_column(n.end), timeline.tick_to_column(n.start) + 1),
+        )
         first = max(0, np.searchsorted(edges, start, side="right") - 1)
         for b in range(first, len(bar_starts)):
             overlap = min(end, edges[b + 1]) - max(start, edges[b])

@@ -153,7 +153,7 @@ def _nearest_token(name: str, pitches: tuple[int, ...], vocab: Vocabulary) -> tu
     if name == "lead" or len(pitches) == 1:
         return (pitches[-1],)
     # Very large groups: search among the outer notes only (subset count grows as 2^n).
-    search = pitches if len(pitches) <= _MAX_SUBSET_SEARCH else pitches[:2] + pitches[-(_MAX_SUBSET_SEARCH - 2):]
+    search = pitches if len(pitches) <= _MAX_SUBSET_SEARCH else pitches[:2] + pitches[-(_MAX_SUBSET_SEARCH - 2) :]
     sign = 1 if low_first else -1
 
     def preference(subset: tuple[int, ...]):
@@ -168,7 +168,9 @@ def _nearest_token(name: str, pitches: tuple[int, ...], vocab: Vocabulary) -> tu
     return (pitches[0],) if low_first else (pitches[-1],)
 
 
-def decode(score: GETScore, vocab: Vocabulary, timeline: Timeline, classes: list[str] | None = None) -> dict[str, list[Note]]:
+def decode(
+    score: GETScore, vocab: Vocabulary, timeline: Timeline, classes: list[str] | None = None
+) -> dict[str, list[Note]]:
     """Notes per class, in ticks, from the onset columns whose duration cell holds a T token.
 
     [MASK], [EMPTY] and ``<pad>`` cells produce nothing; the pitch shift is undone (not for drums); notes get

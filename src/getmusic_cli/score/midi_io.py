@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.score.song import Note, SourceTrack, Song, TempoChange, TimeSignature
+from getmusic_cli.score.song import Note, Song, SourceTrack, TempoChange, TimeSignature
 from getmusic_cli.score.tracks import INSTRUMENTS, display_name, map_tracks
 
 # Resolutions (ticks per quarter note) outside this range are corrupt files (or SMPTE time, which we do not read).
@@ -47,7 +47,7 @@ def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
     if not data:
         raise GetMusicError(f"{path.name}: empty file (0 bytes)")
     if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
-        data = data[data.index(b"MThd"):]
+        data = data[data.index(b"MThd") :]
     if data[:4] != b"MThd":
         raise GetMusicError(f"{path.name}: not a MIDI file (no 'MThd' header)")
     if len(data) < 14:
@@ -196,8 +196,9 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song
     if not notes:
         dropped = "; ".join(f"{s.index} {display_name(s)!r}: {s.reason}" for s in sources)
         raise GetMusicError(f"{path.name}: every track was dropped ({dropped}); map one with --map NAME=class")
-    return Song(ticks_per_beat=tpb, tempos=tempos, time_signatures=signatures, sources=sources, notes=notes,
-                name=path.stem)
+    return Song(
+        ticks_per_beat=tpb, tempos=tempos, time_signatures=signatures, sources=sources, notes=notes, name=path.stem
+    )
 
 
 def require_pitched(song: Song, path: str | Path | None = None) -> None:

@@ -65,63 +65,196 @@ DEFAULT_VELOCITY: dict[str, int] = {"lead": 114, "bass": 98, "drums": 98, "guita
 
 # Names users may type for a class (besides the class names themselves).
 CLASS_ALIASES: dict[str, str] = {
-    "melody": "lead", "mel": "lead", "vocal": "lead", "vocals": "lead", "voice": "lead", "m": "lead", "l": "lead",
+    "melody": "lead",
+    "mel": "lead",
+    "vocal": "lead",
+    "vocals": "lead",
+    "voice": "lead",
+    "m": "lead",
+    "l": "lead",
     "b": "bass",
-    "drum": "drums", "kit": "drums", "percussion": "drums", "perc": "drums", "d": "drums",
-    "guitars": "guitar", "gtr": "guitar", "g": "guitar",
-    "keys": "piano", "p": "piano",
-    "string": "strings", "pad": "strings", "pads": "strings", "s": "strings",
-    "chord": CHORDS, "c": CHORDS,
+    "drum": "drums",
+    "kit": "drums",
+    "percussion": "drums",
+    "perc": "drums",
+    "d": "drums",
+    "guitars": "guitar",
+    "gtr": "guitar",
+    "g": "guitar",
+    "keys": "piano",
+    "p": "piano",
+    "string": "strings",
+    "pad": "strings",
+    "pads": "strings",
+    "s": "strings",
+    "chord": CHORDS,
+    "c": CHORDS,
 }
 
 # The 16 General MIDI program families, 8 programs each (0-based programs).
 GM_FAMILIES: tuple[str, ...] = (
-    "Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
-    "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive", "Sound Effects",
+    "Piano",
+    "Chromatic Percussion",
+    "Organ",
+    "Guitar",
+    "Bass",
+    "Strings",
+    "Ensemble",
+    "Brass",
+    "Reed",
+    "Pipe",
+    "Synth Lead",
+    "Synth Pad",
+    "Synth Effects",
+    "Ethnic",
+    "Percussive",
+    "Sound Effects",
 )
 
 GM_PROGRAM_NAMES: tuple[str, ...] = (
     # Piano
-    "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
-    "Electric Piano 1", "Electric Piano 2", "Harpsichord", "Clavinet",
+    "Acoustic Grand Piano",
+    "Bright Acoustic Piano",
+    "Electric Grand Piano",
+    "Honky-tonk Piano",
+    "Electric Piano 1",
+    "Electric Piano 2",
+    "Harpsichord",
+    "Clavinet",
     # Chromatic Percussion
-    "Celesta", "Glockenspiel", "Music Box", "Vibraphone", "Marimba", "Xylophone", "Tubular Bells", "Dulcimer",
+    "Celesta",
+    "Glockenspiel",
+    "Music Box",
+    "Vibraphone",
+    "Marimba",
+    "Xylophone",
+    "Tubular Bells",
+    "Dulcimer",
     # Organ
-    "Drawbar Organ", "Percussive Organ", "Rock Organ", "Church Organ", "Reed Organ", "Accordion", "Harmonica",
+    "Drawbar Organ",
+    "Percussive Organ",
+    "Rock Organ",
+    "Church Organ",
+    "Reed Organ",
+    "Accordion",
+    "Harmonica",
     "Tango Accordion",
     # Guitar
-    "Acoustic Guitar (nylon)", "Acoustic Guitar (steel)", "Electric Guitar (jazz)", "Electric Guitar (clean)",
-    "Electric Guitar (muted)", "Overdriven Guitar", "Distortion Guitar", "Guitar Harmonics",
+    "Acoustic Guitar (nylon)",
+    "Acoustic Guitar (steel)",
+    "Electric Guitar (jazz)",
+    "Electric Guitar (clean)",
+    "Electric Guitar (muted)",
+    "Overdriven Guitar",
+    "Distortion Guitar",
+    "Guitar Harmonics",
     # Bass
-    "Acoustic Bass", "Electric Bass (finger)", "Electric Bass (pick)", "Fretless Bass", "Slap Bass 1",
-    "Slap Bass 2", "Synth Bass 1", "Synth Bass 2",
+    "Acoustic Bass",
+    "Electric Bass (finger)",
+    "Electric Bass (pick)",
+    "Fretless Bass",
+    "Slap Bass 1",
+    "Slap Bass 2",
+    "Synth Bass 1",
+    "Synth Bass 2",
     # Strings
-    "Violin", "Viola", "Cello", "Contrabass", "Tremolo Strings", "Pizzicato Strings", "Orchestral Harp", "Timpani",
+    "Violin",
+    "Viola",
+    "Cello",
+    "Contrabass",
+    "Tremolo Strings",
+    "Pizzicato Strings",
+    "Orchestral Harp",
+    "Timpani",
     # Ensemble
-    "String Ensemble 1", "String Ensemble 2", "Synth Strings 1", "Synth Strings 2", "Choir Aahs", "Voice Oohs",
-    "Synth Voice", "Orchestra Hit",
+    "String Ensemble 1",
+    "String Ensemble 2",
+    "Synth Strings 1",
+    "Synth Strings 2",
+    "Choir Aahs",
+    "Voice Oohs",
+    "Synth Voice",
+    "Orchestra Hit",
     # Brass
-    "Trumpet", "Trombone", "Tuba", "Muted Trumpet", "French Horn", "Brass Section", "Synth Brass 1",
+    "Trumpet",
+    "Trombone",
+    "Tuba",
+    "Muted Trumpet",
+    "French Horn",
+    "Brass Section",
+    "Synth Brass 1",
     "Synth Brass 2",
     # Reed
-    "Soprano Sax", "Alto Sax", "Tenor Sax", "Baritone Sax", "Oboe", "English Horn", "Bassoon", "Clarinet",
+    "Soprano Sax",
+    "Alto Sax",
+    "Tenor Sax",
+    "Baritone Sax",
+    "Oboe",
+    "English Horn",
+    "Bassoon",
+    "Clarinet",
     # Pipe
-    "Piccolo", "Flute", "Recorder", "Pan Flute", "Blown Bottle", "Shakuhachi", "Whistle", "Ocarina",
+    "Piccolo",
+    "Flute",
+    "Recorder",
+    "Pan Flute",
+    "Blown Bottle",
+    "Shakuhachi",
+    "Whistle",
+    "Ocarina",
     # Synth Lead
-    "Lead 1 (square)", "Lead 2 (sawtooth)", "Lead 3 (calliope)", "Lead 4 (chiff)", "Lead 5 (charang)",
-    "Lead 6 (voice)", "Lead 7 (fifths)", "Lead 8 (bass + lead)",
+    "Lead 1 (square)",
+    "Lead 2 (sawtooth)",
+    "Lead 3 (calliope)",
+    "Lead 4 (chiff)",
+    "Lead 5 (charang)",
+    "Lead 6 (voice)",
+    "Lead 7 (fifths)",
+    "Lead 8 (bass + lead)",
     # Synth Pad
-    "Pad 1 (new age)", "Pad 2 (warm)", "Pad 3 (polysynth)", "Pad 4 (choir)", "Pad 5 (bowed)", "Pad 6 (metallic)",
-    "Pad 7 (halo)", "Pad 8 (sweep)",
+    "Pad 1 (new age)",
+    "Pad 2 (warm)",
+    "Pad 3 (polysynth)",
+    "Pad 4 (choir)",
+    "Pad 5 (bowed)",
+    "Pad 6 (metallic)",
+    "Pad 7 (halo)",
+    "Pad 8 (sweep)",
     # Synth Effects
-    "FX 1 (rain)", "FX 2 (soundtrack)", "FX 3 (crystal)", "FX 4 (atmosphere)", "FX 5 (brightness)",
-    "FX 6 (goblins)", "FX 7 (echoes)", "FX 8 (sci-fi)",
+    "FX 1 (rain)",
+    "FX 2 (soundtrack)",
+    "FX 3 (crystal)",
+    "FX 4 (atmosphere)",
+    "FX 5 (brightness)",
+    "FX 6 (goblins)",
+    "FX 7 (echoes)",
+    "FX 8 (sci-fi)",
     # Ethnic
-    "Sitar", "Banjo", "Shamisen", "Koto", "Kalimba", "Bagpipe", "Fiddle", "Shanai",
+    "Sitar",
+    "Banjo",
+    "Shamisen",
+    "Koto",
+    "Kalimba",
+    "Bagpipe",
+    "Fiddle",
+    "Shanai",
     # Percussive
-    "Tinkle Bell", "Agogo", "Steel Drums", "Woodblock", "Taiko Drum", "Melodic Tom", "Synth Drum", "Reverse Cymbal",
+    "Tinkle Bell",
+    "Agogo",
+    "Steel Drums",
+    "Woodblock",
+    "Taiko Drum",
+    "Melodic Tom",
+    "Synth Drum",
+    "Reverse Cymbal",
     # Sound Effects
-    "Guitar Fret Noise", "Breath Noise", "Seashore", "Bird Tweet", "Telephone Ring", "Helicopter", "Applause",
+    "Guitar Fret Noise",
+    "Breath Noise",
+    "Seashore",
+    "Bird Tweet",
+    "Telephone Ring",
+    "Helicopter",
+    "Applause",
     "Gunshot",
 )
 
@@ -200,10 +333,16 @@ NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"\b(choir|chorus|aahs?|oohs?|pads?)\b", "strings"),
     (r"\b(vocals?|voices?|vox|singer|sing|melody|melodie|soprano)\b", "lead"),
     (r"\b(guitars?|gtrs?|gt|banjo|ukulele|uke|mandolin|sitar)\b", "guitar"),
-    (r"\b(pianos?|pno|keys|keyboards?|kbd|organ|rhodes|e-?piano|clav\w*|harpsichord|cembalo|celesta|marimba|"
-     r"vibes|vibraphone|xylophone|glockenspiel)\b", "piano"),
-    (r"\b(strings?|violins?|violas?|cellos?|violoncellos?|fiddle|orchestra|ensemble|brass|horns?|trumpets?|"
-     r"trombones?|sax\w*|flutes?|piccolo|clarinets?|oboes?|bassoons?|recorder|winds?|alto|tenor)\b", "strings"),
+    (
+        r"\b(pianos?|pno|keys|keyboards?|kbd|organ|rhodes|e-?piano|clav\w*|harpsichord|cembalo|celesta|marimba|"
+        r"vibes|vibraphone|xylophone|glockenspiel)\b",
+        "piano",
+    ),
+    (
+        r"\b(strings?|violins?|violas?|cellos?|violoncellos?|fiddle|orchestra|ensemble|brass|horns?|trumpets?|"
+        r"trombones?|sax\w*|flutes?|piccolo|clarinets?|oboes?|bassoons?|recorder|winds?|alto|tenor)\b",
+        "strings",
+    ),
     (r"\b(lead|solo|theme)\b", "lead"),
 )
 _COMPILED_HINTS = tuple((re.compile(p), c) for p, c in NAME_HINTS)
@@ -357,8 +496,11 @@ def _match_overrides(tracks: Sequence, overrides: dict[str, str]) -> dict[int, s
             hits = [i for i, t in enumerate(tracks) if t.index == int(key)]
         else:
             wanted = key.casefold()
-            hits = [i for i, t in enumerate(tracks)
-                    if t.name.strip().casefold() == wanted or display_name(t).casefold() == wanted]
+            hits = [
+                i
+                for i, t in enumerate(tracks)
+                if t.name.strip().casefold() == wanted or display_name(t).casefold() == wanted
+            ]
         if not hits:
             listing = ", ".join(f"{t.index} {display_name(t)!r}" for t in tracks)
             raise GetMusicError(f"--map {key}={cls}: no track with that name or index (tracks: {listing})")

@@ -153,7 +153,7 @@ class Vocabulary:
     # ----- files -----
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vocabulary":
+    def load(cls, path: str | Path) -> Vocabulary:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -177,12 +177,12 @@ class Vocabulary:
         Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.tokens, self.counts)), encoding="utf-8")
 
     @classmethod
-    def basic(cls) -> "Vocabulary":
+    def basic(cls) -> Vocabulary:
         """Single pitches only (804 lines): the floor of every vocabulary, and the debug model's."""
         return cls.build({})
 
     @classmethod
-    def build(cls, counts: dict[str, Counter], min_count: int = 0, coverage: float = 1.0) -> "Vocabulary":
+    def build(cls, counts: dict[str, Counter], min_count: int = 0, coverage: float = 1.0) -> Vocabulary:
         """From per-instrument counts of note groups (tuples of MIDI pitches, drums without the +128).
 
         Every single pitch is kept. Composites are taken by descending count (ties by token text) while their

@@ -28,12 +28,12 @@ import json
 import os
 import signal
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -235,7 +235,9 @@ def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict
         settings["min_tracks"],
     )
     if len(windows) == 0:
-        return {"reason": f"no window with {settings['min_tracks']} non-empty tracks (has: {', '.join(song.classes())})"}
+        return {
+            "reason": f"no window with {settings['min_tracks']} non-empty tracks (has: {', '.join(song.classes())})"
+        }
     dtype = np.int16 if vocab.size <= np.iinfo(np.int16).max else np.int32
     tmp = out_path + f".tmp-{os.getpid()}.npy"
     np.save(tmp, windows.astype(dtype))
@@ -293,7 +295,7 @@ def _run_jobs(jobs: dict[str, tuple], settings: DataSettings, label: str, progre
                 if progress:
                     progress.advance(task)
         except BrokenProcessPool:
-            for fut, key in futures.items():
+            for key in futures.values():
                 results.setdefault(key, {"reason": "worker process died while reading this file"})
     return results
 
@@ -405,7 +407,13 @@ def build_dataset(
             if res and ("reason" in res or (cache / f"{sha}.{key}.npy").is_file()):
                 encode_results[sha] = res
                 continue
-            jobs[sha] = (_encode_file, str(cache / f"{sha}.notes.npz"), str(cache / f"{sha}.{key}.npy"), str(vocab_path), wire)
+            jobs[sha] = (
+                _encode_file,
+                str(cache / f"{sha}.notes.npz"),
+                str(cache / f"{sha}.{key}.npy"),
+                str(vocab_path),
+                wire,
+            )
         for sha, res in _run_jobs(jobs, settings, "encoding", progress).items():
             _write_json(cache / f"{sha}.{key}.json", res)
             encode_results[sha] = res
@@ -486,7 +494,9 @@ def _pack(out_dir: Path, cache: Path, key: str, entries: list[FileEntry], shard_
                 if out is None:
                     n = min(shard_windows, total - written)
                     name = f"{split}-{idx:05d}.npy"
-                    out = np.lib.format.open_memmap(out_dir / name, mode="w+", dtype=arr.dtype, shape=(n, *arr.shape[1:]))
+                    out = np.lib.format.open_memmap(
+                        out_dir / name, mode="w+", dtype=arr.dtype, shape=(n, *arr.shape[1:])
+                    )
                     shards[split].append({"file": name, "windows": n})
                     fill = 0
                 take = min(len(arr) - pos, len(out) - fill)

@@ -33,7 +33,9 @@ def scan_midi_files(data_dir: Path) -> list[Path]:
     if not data_dir.is_dir():
         raise GetMusicError(f"data folder {data_dir} does not exist or is not a folder")
     files = sorted(
-        p for p in data_dir.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file() and not p.name.startswith(".")
+        p
+        for p in data_dir.rglob("*")
+        if p.suffix.lower() in MIDI_SUFFIXES and p.is_file() and not p.name.startswith(".")
     )
     if not files:
         raise GetMusicError(f"no MIDI files (.mid/.midi) found under {data_dir}")

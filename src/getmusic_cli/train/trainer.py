@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -29,7 +29,7 @@ from getmusic_cli.train.checkpoint import (
     unflatten_optimizer,
     unique_state,
 )
-from getmusic_cli.train.dataset import DataSettings, Dataset, build_dataset, open_dataset
+from getmusic_cli.train.dataset import Dataset, DataSettings, build_dataset, open_dataset
 from getmusic_cli.train.optim import EMA, default_warmup, lr_at, make_adamw
 
 RUN_FILE = "run.json"
@@ -260,8 +260,11 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             for entry in skipped[:SHOW_SKIPPED]:
                 show.print(f"  skipped {entry.rel}: {entry.reason}", highlight=False)
             if len(skipped) > SHOW_SKIPPED:
-                show.print(f"  ... and {len(skipped) - SHOW_SKIPPED} more skipped files (every reason is in "
-                           f"{data_dir / 'manifest.json'})", highlight=False)
+                show.print(
+                    f"  ... and {len(skipped) - SHOW_SKIPPED} more skipped files (every reason is in "
+                    f"{data_dir / 'manifest.json'})",
+                    highlight=False,
+                )
         if options.prepare_only:
             return TrainResult(run_dir, 0, False, None, None, None, data)
 
@@ -281,7 +284,9 @@ def train(options: TrainOptions, console=None) -> TrainResult:
 
         lr = options.lr or DEFAULT_LR.get(_base_name(options, record), 1e-4)
         warmup = options.warmup if options.warmup is not None else default_warmup(options.steps)
-        return _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha, data, init_bundle, lr, warmup, show)
+        return _train_loop(
+            options, info, device, run_dir, record, config, vocab, vocab_sha, data, init_bundle, lr, warmup, show
+        )
     finally:
         dd.teardown(info)
 
@@ -333,9 +338,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
         model = DistributedDataParallel(
             loss_module, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False
         )
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if options.bf16 and device.type == "cuda" else nullcontext()
-    )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if options.bf16 and device.type == "cuda" else nullcontext()
     sharder = dd.StepSharder(len(data.train), options.batch_size, options.seed, info)
     cells_per_step = options.batch_size * info.world_size * config.n_rows * config.train_length
     log_path = run_dir / LOG_FILE
@@ -373,8 +376,17 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
                 last_train = float(dd.mean_over_ranks(torch.tensor([window_loss / window_steps], device=device), info))
                 rate = cells_per_step * window_steps / elapsed
                 if main:
-                    _log(log_path, {"step": step, "split": "train", "loss": last_train, "lr": optimizer.param_groups[0]["lr"],
-                                    "cells_per_s": round(rate), "epoch": round(sharder.epoch_of(step), 4)})
+                    _log(
+                        log_path,
+                        {
+                            "step": step,
+                            "split": "train",
+                            "loss": last_train,
+                            "lr": optimizer.param_groups[0]["lr"],
+                            "cells_per_s": round(rate),
+                            "epoch": round(sharder.epoch_of(step), 4),
+                        },
+                    )
                 if progress:
                     progress.update(step, last_train, optimizer.param_groups[0]["lr"], rate)
                 window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
@@ -425,9 +437,7 @@ def validate(network, config, data: Dataset, vocab, options: TrainOptions, info,
         sampler = TimestepSampler(config)  # fresh: uniform timesteps
         noise = torch.Generator(device=device).manual_seed(seed + 1)
         with autocast or nullcontext():
-            loss, _ = diffusion_loss(
-                network, x0.to(device), condition.to(device), not_empty.to(device), sampler, noise
-            )
+            loss, _ = diffusion_loss(network, x0.to(device), condition.to(device), not_empty.to(device), sampler, noise)
         total += float(loss) * len(idx)
         count += len(idx)
     torch.set_rng_state(rng_state)
@@ -521,7 +531,7 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _progress_line(console, total: int, start: int) -> "_ProgressLine | None":
+def _progress_line(console, total: int, start: int) -> _ProgressLine | None:
     return None if console is None else _ProgressLine(console, total, start)
 
 
