@@ -3,12 +3,18 @@
 The grid holds condition tokens, [MASK] for cells to generate and [EMPTY] for absent regions. Over the
 first S-1 network calls every instrument track unmasks a scheduled number of its masked cells; the
 last call resamples every generated cell jointly from the network's p(x_0 | x_1), as the original does.
-Only the ids allowed in a row are ever scored (Denoiser.log_probs), and only for cells still in play.
+Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
+generate.
+
+Every call is one batched selection over all samples, tracks and rows: the unmask schedule is planned on the
+host before the loop, so nothing inside a step waits for the device. Choosing n cells without replacement with
+probabilities proportional to softmax(confidence) is done as the n largest confidence + Gumbel keys per track
+(the Gumbel-top-k identity), which has the same distribution as drawing them one after another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +30,8 @@ class SamplerOptions:
     temperature: float = 1.0  # <= 0 means argmax
     top_p: float = 1.0
     seed: int | None = None
+    # row -> the ids the sampler may draw in that row; None or a missing row = vocab.allowed_ids(row)
+    allowed_ids: dict[int, Sequence[int]] | None = None
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
@@ -72,6 +80,10 @@ def _pick_tokens(log_probs: torch.Tensor, temperature: float, top_p: float, gen:
     return (scores + gumbel).argmax(dim=-1)
 
 
+# Cells scored at once are split over the batch so that one chunk's log-probabilities stay near 256 MB.
+SCORE_CHUNK_ELEMENTS = 64 * 2**20
+
+
 def sample(
     denoiser,
     vocab,
@@ -105,71 +117,93 @@ def sample(
         gen.seed()
     else:
         gen.manual_seed(int(options.seed))
-    allowed = {
-        row: torch.as_tensor(np.asarray(vocab.allowed_ids(row)), dtype=torch.long, device=device)
-        for row in range(2 * N_INSTRUMENT_TRACKS)
-    }
 
-    b_size = source.shape[0]
-    ts = timesteps(n_t, steps)
-    # counts[b][j][call]: cells of track j to unmask at each of the first S-1 calls (pitch + duration rows).
-    counts = [
-        [unmask_schedule(int(target[b, 2 * j : 2 * j + 2].sum()), steps - 1) for j in range(N_INSTRUMENT_TRACKS)]
-        for b in range(b_size)
-    ]
+    # Planned once on the host (the only device reads of the whole run): which rows hold cells to
+    # generate, and how many cells of each (sample, track) every unmasking call takes.
+    b_size, n_rows, length = source.shape
+    per_track = target[:, : 2 * N_INSTRUMENT_TRACKS].reshape(b_size, N_INSTRUMENT_TRACKS, -1).sum(-1).cpu().numpy()
+    in_rows = target[:, : 2 * N_INSTRUMENT_TRACKS].any(dim=2).any(dim=0).cpu().tolist()
+    rows = [r for r, busy in enumerate(in_rows) if busy]
+    plan = np.zeros((b_size, N_INSTRUMENT_TRACKS, max(steps - 1, 0)), dtype=np.int64)
+    for b in range(b_size):
+        for j in range(N_INSTRUMENT_TRACKS):
+            plan[b, j] = unmask_schedule(int(per_track[b, j]), steps - 1)
+    picks = torch.as_tensor(plan, device=device)
+    ids, valid = _row_ids(vocab, rows, options.allowed_ids, device)
+    row_index = torch.as_tensor(rows, dtype=torch.long, device=device)
+    # Where each scored row sits in the (track, pitch/duration) layout of the selection.
+    slots = torch.as_tensor([r // 2 * 2 * length + r % 2 * length for r in rows], dtype=torch.long, device=device)
+    cells = (slots[:, None] + torch.arange(length, device=device)[None, :]).reshape(-1)  # (n_r * L,)
+
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
-    any_target = bool(target.any())
-    for call, t in enumerate(ts):
+    for call, t in enumerate(timesteps(n_t, steps)):
         last = call == steps - 1
         # A call that would unmask nothing is skipped, as the original skips such steps: its result would
         # be thrown away (tracks with fewer masked cells than calls, or nothing to generate at all).
-        busy = any_target if last else any(plan[call] > 0 for per_b in counts for plan in per_b)
-        if not busy:
-            if progress is not None:
-                progress(call + 1, steps)
-            continue
-        cur = torch.where(cond, source, cur)
-        t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
-        feats = denoiser.features(cur, t_vec, cond)
-        for b in range(b_size):
-            for j in range(N_INSTRUMENT_TRACKS):
-                rows = (2 * j, 2 * j + 1)
-                if last:
-                    for row in rows:  # final joint resample of every generated cell
-                        cols = target[b, row].nonzero(as_tuple=True)[0]
-                        if cols.numel():
-                            lp = denoiser.log_probs(feats[b, row, cols], allowed[row])
-                            cur[b, row, cols] = allowed[row][_pick_tokens(lp, options.temperature, options.top_p, gen)]
-                    continue
-                n_pick = counts[b][j][call]
-                if n_pick <= 0:
-                    continue
-                cells, scores, confidences = [], [], []
-                for row in rows:
-                    cols = still[b, row].nonzero(as_tuple=True)[0]
-                    if cols.numel():
-                        lp = denoiser.log_probs(feats[b, row, cols], allowed[row])
-                        cells.append((row, cols))
-                        scores.append(lp)
-                        # Confidence = max probability over the row's allowed ids; the original takes the
-                        # max over the whole vocabulary (its p0 is not restricted to the row).
-                        confidences.append(lp.max(dim=-1).values.exp())
-                if not cells:
-                    continue
-                conf = torch.cat(confidences)
-                n_pick = min(n_pick, conf.numel())
-                weights = torch.softmax(conf.float(), dim=0)
-                chosen = torch.multinomial(weights, n_pick, replacement=False, generator=gen)
-                offset = 0
-                for (row, cols), lp in zip(cells, scores):
-                    local = chosen[(chosen >= offset) & (chosen < offset + cols.numel())] - offset
-                    offset += cols.numel()
-                    if local.numel():
-                        picked = _pick_tokens(lp[local], options.temperature, options.top_p, gen)
-                        cur[b, row, cols[local]] = allowed[row][picked]
-                        still[b, row, cols[local]] = False
+        busy = bool(rows) if last else bool(plan[:, :, call].any())
+        if busy:
+            cur = torch.where(cond, source, cur)
+            t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
+            feats = denoiser.features(cur, t_vec, cond)[:, row_index]  # (B, n_r, L, E)
+            confidence, drawn = _score(denoiser, feats, ids, valid, options, gen, need_confidence=not last)
+            in_play = (
+                target[:, row_index]
+                if last
+                else _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
+            )
+            cur[:, row_index] = torch.where(in_play, drawn, cur[:, row_index])
+            still[:, row_index] &= ~in_play
         if progress is not None:
             progress(call + 1, steps)
     out = torch.where(cond, source, cur)
     return out.to(tokens.device)
+
+
+def _row_ids(vocab, rows: list[int], overrides, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n_r, K) ids of each scored row, padded with id 0, and the (n_r, K) mask of the real ones."""
+    overrides = overrides or {}
+    per_row = [np.asarray(overrides.get(r, vocab.allowed_ids(r)), dtype=np.int64) for r in rows]
+    for r, row_ids in zip(rows, per_row):
+        if row_ids.size == 0:
+            raise ValueError(f"row {r} allows no ids")
+    width = max((a.size for a in per_row), default=1)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    valid = np.zeros((len(rows), width), dtype=bool)
+    for i, row_ids in enumerate(per_row):
+        ids[i, : row_ids.size] = row_ids
+        valid[i, : row_ids.size] = True
+    return torch.as_tensor(ids, device=device), torch.as_tensor(valid, device=device)
+
+
+def _score(denoiser, feats, ids, valid, options, gen, need_confidence: bool):
+    """Per cell of feats (B, n_r, L, E): its confidence (max probability over the row's ids) and a drawn id."""
+    b_size, n_r, length, _ = feats.shape
+    chunk = max(1, SCORE_CHUNK_ELEMENTS // max(1, n_r * length * ids.shape[1]))
+    confidence, drawn = [], []
+    for start in range(0, b_size, chunk):
+        log_probs = denoiser.row_log_probs(feats[start : start + chunk], ids, valid)  # (b, n_r, L, K)
+        if need_confidence:
+            confidence.append(log_probs.max(dim=-1).values.exp())
+        picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen)
+        drawn.append(ids[torch.arange(n_r, device=ids.device)[None, :, None], picked])
+    return (torch.cat(confidence) if need_confidence else None), torch.cat(drawn)
+
+
+def _choose(confidence, still, picks, cells, gen) -> torch.Tensor:
+    """(B, n_r, L) cells to unmask: per (sample, track), picks[b, j] still-masked cells of its two rows drawn
+    without replacement with probabilities softmax(confidence), as the n largest confidence + Gumbel keys."""
+    b_size, n_r, length = still.shape
+    u = torch.rand(confidence.shape, generator=gen, device=gen.device).to(confidence.device)
+    keys = confidence.float() - torch.log(-torch.log(u.clamp(1e-20, 1.0 - 1e-7)))
+    keys = keys.masked_fill(~still, float("-inf")).reshape(b_size, -1)
+    # Scatter into the (B, tracks, 2 rows x L) layout; rows that score nothing stay -inf.
+    width = 2 * length
+    laid = torch.full((b_size, N_INSTRUMENT_TRACKS * width), float("-inf"), device=keys.device)
+    laid[:, cells] = keys
+    laid = laid.reshape(b_size, N_INSTRUMENT_TRACKS, width)
+    order = laid.argsort(dim=-1, descending=True)
+    rank_taken = torch.arange(width, device=keys.device) < picks[..., None]  # (B, tracks, 2L)
+    taken = torch.zeros_like(rank_taken).scatter(-1, order, rank_taken)
+    taken = taken.reshape(b_size, -1)[:, cells].reshape(b_size, n_r, length)
+    return taken & still

@@ -33,6 +33,17 @@ class Denoiser:
         logits = features.float() @ self.head_weight[ids].float().T + self.head_bias[ids].float()
         return torch.log_softmax(logits, dim=-1)
 
+    def row_log_probs(self, features: torch.Tensor, ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """features (B, R, L, E), ids and valid (R, K): every row scored over its own ids in one batched product.
+
+        Rows whose allowed sets are shorter than K are padded; padded entries get log-probability -inf.
+        """
+        with torch.no_grad():
+            weight = self.head_weight[ids].float()  # (R, K, E)
+            bias = self.head_bias[ids].float().masked_fill(~valid, float("-inf"))
+            logits = torch.einsum("brle,rke->brlk", features.float(), weight) + bias[None, :, None, :]
+            return torch.log_softmax(logits, dim=-1)
+
     def full_log_probs(self, features: torch.Tensor) -> torch.Tensor:
         ids = torch.arange(self.config.n_real_tokens, device=features.device)
         return self.log_probs(features, ids)
