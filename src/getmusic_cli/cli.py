@@ -60,6 +60,10 @@ _model_opt = typer.Option(
 )
 _device_opt = typer.Option("auto", "--device", help="auto | cpu | cuda")
 _backend_opt = typer.Option("torch", "--backend", help="torch | onnx")
+_threads_opt = typer.Option(
+    None, "--threads", help="CPU threads for the model (default: $GETMUSIC_THREADS, else chosen for the model)."
+)
+_int8_opt = typer.Option(False, "--int8", help="ONNX Runtime int8 weights (with --backend onnx; experimental).")
 _steps_opt = typer.Option(
     None, "--steps", help="Sampling steps (default: the model's suggestion, else its T). Fewer is faster."
 )
@@ -94,6 +98,8 @@ def _options(
     programs,
     force,
     cache_dir,
+    threads=None,
+    int8=False,
 ):
     from getmusic_cli.pipeline import Options, parse_programs
     from getmusic_cli.score.tracks import parse_map_option
@@ -115,6 +121,8 @@ def _options(
         programs=parse_programs(programs or []),
         force=force,
         cache_dir=cache_dir,
+        threads=threads,
+        int8=int8,
     )
 
 
@@ -206,6 +214,8 @@ def generate(
     model: str = _model_opt,
     device: str = _device_opt,
     backend: str = _backend_opt,
+    threads: int = _threads_opt,
+    int8: bool = _int8_opt,
     steps: int = _steps_opt,
     seed: int = _seed_opt,
     temperature: float = _temp_opt,
@@ -240,6 +250,8 @@ def generate(
         programs,
         force,
         cache_dir,
+        threads,
+        int8,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(
@@ -260,6 +272,8 @@ def infill(
     model: str = _model_opt,
     device: str = _device_opt,
     backend: str = _backend_opt,
+    threads: int = _threads_opt,
+    int8: bool = _int8_opt,
     steps: int = _steps_opt,
     seed: int = _seed_opt,
     temperature: float = _temp_opt,
@@ -292,6 +306,8 @@ def infill(
         [],
         force,
         cache_dir,
+        threads,
+        int8,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(
@@ -390,6 +406,7 @@ def evaluate(
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
     device: str = _device_opt,
+    threads: int = _threads_opt,
     no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
     no_references: bool = typer.Option(False, "--no-references", help="Skip the shuffled-real and random-model rows."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -413,6 +430,7 @@ def evaluate(
         windows=windows,
         temperature=temperature,
         top_p=top_p,
+        threads=threads,
     )
     run_command(options, as_json, console, err_console)
 
@@ -489,8 +507,9 @@ def export_onnx(
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing output folder or model.onnx."),
     cache_dir: Path = _cache_opt,
+    threads: int = _threads_opt,
 ) -> None:
-    """Add model.onnx (the denoiser for --backend onnx) to a bundle, checked against torch."""
+    """Add model.onnx to a bundle, checked against torch (--backend onnx also exports by itself, into the cache)."""
     from getmusic_cli.runtime.onnx_export import export_bundle, render_report
 
-    console.print(render_report(export_bundle(model, output, force=force, cache_dir=cache_dir)))
+    console.print(render_report(export_bundle(model, output, force=force, cache_dir=cache_dir, threads=threads)))

@@ -33,6 +33,8 @@ class Options:
     model: str | None = None
     device: str = "auto"
     backend: str = "torch"
+    threads: int | None = None  # intra-op threads; None = GETMUSIC_THREADS, else chosen (runtime/threads.py)
+    int8: bool = False  # ONNX Runtime dynamic int8 (--backend onnx only; off by default)
     steps: int | None = None
     seed: int | None = None
     temperature: float = 1.0
@@ -67,7 +69,14 @@ class Generator:
         self.bundle = resolve_model(options.model, cache_dir=options.cache_dir)
         self.config = self.bundle.config
         self.vocab = self.bundle.vocab
-        self.denoiser = load_denoiser(self.bundle, device=options.device, backend=options.backend)
+        self.denoiser = load_denoiser(
+            self.bundle,
+            device=options.device,
+            backend=options.backend,
+            threads=options.threads,
+            int8=options.int8,
+            cache_dir=options.cache_dir,
+        )
         if options.steps is not None and not 1 <= options.steps <= self.config.num_timesteps:
             raise GetMusicError(f"--steps must be between 1 and {self.config.num_timesteps} for this model")
         self.steps = options.steps or self.config.sample_steps  # the model may suggest fewer than T

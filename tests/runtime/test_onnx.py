@@ -142,13 +142,51 @@ def test_device_choice_without_a_cuda_provider(bundle):
         load_denoiser(bundle, device="tpu", backend="onnx")
 
 
-def test_a_bundle_without_model_onnx_is_a_one_line_error(tmp_path):
-    save_bundle(tmp_path / "plain", CONFIG, VOCAB, build_network(CONFIG).state_dict())
-    with pytest.raises(GetMusicError, match=r"has no model.onnx: run `getmusic export onnx") as info:
-        load_denoiser(load_bundle(tmp_path / "plain"), device="cpu", backend="onnx")
-    assert "\n" not in str(info.value)
-    with pytest.raises(GetMusicError, match=r"getmusic export onnx debug -o DIR"):
-        load_denoiser(debug_bundle(), device="cpu", backend="onnx")
+def test_a_bundle_without_model_onnx_is_exported_once_into_the_cache(tmp_path, capfd):
+    save_bundle(tmp_path / "plain", CONFIG, VOCAB, sharp_network().state_dict())
+    plain = load_bundle(tmp_path / "plain")
+    cache = tmp_path / "cache"
+    den = load_denoiser(plain, device="cpu", backend="onnx", cache_dir=cache)
+    said = capfd.readouterr().err
+    assert "Exporting the" in said and "matches torch" in said
+    (exported,) = (cache / "onnx").glob("*/model.onnx")
+    stamp = exported.stat().st_mtime_ns
+    again = load_denoiser(plain, device="cpu", backend="onnx", cache_dir=cache)
+    assert "Exporting" not in capfd.readouterr().err and exported.stat().st_mtime_ns == stamp
+    assert not (tmp_path / "plain" / "model.onnx").exists()  # the bundle itself is left alone
+    tokens, t, condition = example_inputs(CONFIG, 2, 40)
+    with torch.inference_mode():
+        expected = sharp_network()(tokens, t, condition)
+    for d in (den, again):
+        assert torch.allclose(d.features(tokens, t, condition), expected, atol=1e-4)
+    # Other weights under the same config get their own export (the key hashes the weights).
+    save_bundle(tmp_path / "other", CONFIG, VOCAB, sharp_network(seed=5).state_dict())
+    load_denoiser(load_bundle(tmp_path / "other"), device="cpu", backend="onnx", cache_dir=cache)
+    assert len(list((cache / "onnx").glob("*/model.onnx"))) == 2
+
+
+def test_the_debug_model_runs_on_onnx_without_an_export_step(tmp_path):
+    den = load_denoiser(debug_bundle(), device="cpu", backend="onnx", cache_dir=tmp_path)
+    tokens, t, condition = example_inputs(debug_bundle().config, 1, 24)
+    with torch.inference_mode():
+        expected = build_network(debug_bundle().config)(tokens, t, condition)
+    assert torch.allclose(den.features(tokens, t, condition), expected, atol=1e-4)
+
+
+def test_int8_is_quantised_once_and_stays_close(bundle, tmp_path, capfd):
+    den = load_denoiser(bundle, device="cpu", backend="onnx", int8=True, cache_dir=tmp_path)
+    assert "int8" in capfd.readouterr().err
+    (quantised,) = (tmp_path / "onnx").glob("*/model.int8.onnx")
+    assert quantised.stat().st_size < 0.9 * bundle.onnx_path.stat().st_size  # MatMul weights in int8
+    load_denoiser(bundle, device="cpu", backend="onnx", int8=True, cache_dir=tmp_path)
+    assert "int8" not in capfd.readouterr().err
+    tokens, t, condition = example_inputs(CONFIG, 1, 40)
+    fp32 = load_denoiser(bundle, device="cpu", backend="onnx").features(tokens, t, condition)
+    got = den.features(tokens, t, condition)
+    assert not torch.equal(got, fp32)  # really another graph
+    assert (got - fp32).abs().mean() < 0.1 * fp32.abs().mean()
+    with pytest.raises(GetMusicError, match="--int8 needs --backend onnx"):
+        load_denoiser(bundle, device="cpu", backend="torch", int8=True)
 
 
 def test_model_onnx_from_other_weights_is_refused(bundle, tmp_path):

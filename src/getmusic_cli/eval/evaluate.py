@@ -53,6 +53,7 @@ class EvalOptions:
     windows: int = 1  # windows per song, one after another from its start
     temperature: float = 1.0  # sampler settings, for the model and the random reference alike
     top_p: float = 1.0
+    threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
 
 
 @dataclass(eq=False)
@@ -258,7 +259,7 @@ def _generate(
     from getmusic_cli.model.sampler import SamplerOptions, sample
     from getmusic_cli.runtime.loader import load_denoiser
 
-    denoiser = load_denoiser(bundle, device=device)
+    denoiser = load_denoiser(bundle, device=device, threads=options.threads)
     out = []
     for b in range(0, len(tokens_list), BATCH):
         tokens = torch.from_numpy(np.stack(tokens_list[b : b + BATCH]))

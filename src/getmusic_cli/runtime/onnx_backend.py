@@ -9,7 +9,6 @@ ONNX Runtime is imported only here and only when this back end is asked for.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from getmusic_cli.errors import GetMusicError
 from getmusic_cli.model.config import ModelConfig
 from getmusic_cli.runtime.base import Denoiser
 from getmusic_cli.runtime.onnx_export import INSTALL_HINT, META_FINGERPRINT, OUTPUT_NAME, head_fingerprint
+from getmusic_cli.runtime.threads import choose_threads
 
 if TYPE_CHECKING:
     from getmusic_cli.hub.bundle import Bundle
@@ -41,17 +41,9 @@ def import_onnxruntime():
     return ort
 
 
-def default_threads() -> int:
-    """Physical cores, as torch counts them (it honours OMP_NUM_THREADS), within this process's CPU set."""
-    threads = torch.get_num_threads()
-    if hasattr(os, "sched_getaffinity"):
-        threads = min(threads, len(os.sched_getaffinity(0)))
-    return max(1, threads)
-
-
 def session_options(ort, threads: int | None = None):
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or default_threads()
+    options.intra_op_num_threads = threads or choose_threads()
     options.inter_op_num_threads = 1  # one chain of ops: parallelism lives inside each op
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -163,25 +155,30 @@ def read_head(weights: Path) -> tuple[torch.Tensor, torch.Tensor]:
         raise GetMusicError(f"cannot read the output head from {weights}: {exc}") from None
 
 
-def load_onnx_denoiser(bundle: Bundle, device: str = "auto", threads: int | None = None) -> OnnxDenoiser:
+def load_onnx_denoiser(
+    bundle: Bundle,
+    device: str = "auto",
+    threads: int | None = None,
+    cache_dir: str | Path | None = None,
+    int8: bool = False,
+) -> OnnxDenoiser:
+    """The bundle's own model.onnx, else an export made once into the cache (runtime/onnx_cache.py)."""
+    from getmusic_cli.runtime.onnx_cache import ensure_onnx
+
     import_onnxruntime()
-    if bundle.root is None:
-        raise GetMusicError(
-            f"the {bundle.config.name} model has no model.onnx: "
-            f"run `getmusic export onnx {bundle.config.name} -o DIR`, "
-            "then use --model DIR"
-        )
-    if bundle.onnx_path is None:
-        raise GetMusicError(
-            f"model {bundle.root} has no model.onnx: run `getmusic export onnx {bundle.root} -o {bundle.root}` "
-            "(or use --backend torch)"
-        )
-    head_weight, head_bias = read_head(bundle.weights_path)
-    session, provider, index = open_session(bundle.onnx_path, device, threads)
+    onnx_path = ensure_onnx(bundle, cache_dir, int8=int8)
+    if bundle.weights_path is None:
+        from getmusic_cli.model.network import build_network
+
+        network = build_network(bundle.config, None)  # the debug model: its seeded weights give the head
+        head_weight, head_bias = network.token_embedding.weight.detach(), network.head_bias.detach()
+    else:
+        head_weight, head_bias = read_head(bundle.weights_path)
+    session, provider, index = open_session(onnx_path, device, threads)
     stored = session.get_modelmeta().custom_metadata_map.get(META_FINGERPRINT)
     if stored is not None and stored != head_fingerprint(head_weight, head_bias, bundle.config):
         raise GetMusicError(
-            f"{bundle.onnx_path} was exported from other weights or another network shape than this bundle's: run "
+            f"{onnx_path} was exported from other weights or another network shape than this bundle's: run "
             f"`getmusic export onnx {bundle.root} -o {bundle.root} --force`"
         )
     use_torch_cuda = provider == "cuda" and torch.cuda.is_available()

@@ -331,6 +331,7 @@ def export_bundle(
     cache_dir: str | Path | None = None,
     latency: bool = True,
     shapes: list[tuple[int, int]] | None = None,
+    threads: int | None = None,
 ) -> ExportReport:
     """`getmusic export onnx SPEC -o OUTPUT`: a bundle at OUTPUT with model.onnx, verified against torch.
 
@@ -340,10 +341,12 @@ def export_bundle(
     (B, L) pairs of the parity check (default: parity_shapes).
     """
     from getmusic_cli.hub.resolve import resolve_model
+    from getmusic_cli.runtime.threads import apply_torch_threads, choose_threads, model_parameters
 
     require_export_tools()
     _require_onnxruntime()
     bundle = resolve_model(spec, cache_dir)
+    apply_torch_threads(choose_threads(threads, model_parameters(bundle.config)))
     out = Path(output).expanduser()
     in_place = bundle.root is not None and out.exists() and out.resolve() == bundle.root.resolve()
     if in_place:
