@@ -207,3 +207,25 @@ def test_layers_are_post_layer_norm():
     for out in outputs:
         torch.testing.assert_close(out.mean(-1), torch.zeros(out.shape[:-1]), atol=1e-5, rtol=0)
         torch.testing.assert_close(out.var(-1, unbiased=False), torch.ones(out.shape[:-1]), atol=1e-3, rtol=0)
+
+
+def test_loading_weights_skips_the_random_initialisation(tmp_path, monkeypatch):
+    from getmusic_cli.model import network as network_module
+
+    config = debug_config()
+    source = network_module.build_network(config, seed=4)
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(tmp_path / "w.safetensors"))
+
+    def no_init(*_args, **_kwargs):
+        raise AssertionError("a network loaded from weights was randomly initialised")
+
+    initialised = []  # torch's own per-layer init runs at construction: only on meta tensors (no memory, no time)
+    reset = torch.nn.Linear.reset_parameters
+    monkeypatch.setattr(network_module, "init_weights", no_init)
+    monkeypatch.setattr(torch.nn.Linear, "reset_parameters", lambda self: initialised.append(self.weight.device.type))
+    loaded = network_module.build_network(config, tmp_path / "w.safetensors")
+    monkeypatch.setattr(torch.nn.Linear, "reset_parameters", reset)
+    assert initialised and set(initialised) == {"meta"}
+    for key, value in source.state_dict().items():
+        got = loaded.state_dict()[key]
+        assert got.device.type == "cpu" and torch.equal(got, value), key

@@ -176,12 +176,19 @@ def init_weights(network: GETDiffNetwork, seed: int = 0) -> None:
 
 
 def build_network(config: ModelConfig, weights: Path | None = None, seed: int = 0) -> GETDiffNetwork:
-    """The network of CONFIG with the safetensors WEIGHTS, or a seeded random init when WEIGHTS is None."""
-    network = GETDiffNetwork(config)
+    """The network of CONFIG with the safetensors WEIGHTS, or a seeded random init when WEIGHTS is None.
+
+    With WEIGHTS the network is built on the meta device and the loaded tensors are assigned to it: no random
+    initialisation whose memory and time would be thrown away.
+    """
     if weights is None:
+        network = GETDiffNetwork(config)
         init_weights(network, seed)
         return network
     from safetensors.torch import load_file
+
+    with torch.device("meta"):
+        network = GETDiffNetwork(config)
 
     try:
         state = load_file(str(weights))
@@ -210,7 +217,8 @@ def load_state(network: GETDiffNetwork, state: dict[str, torch.Tensor], origin: 
         problems.append(f"wrong shape {_few(wrong)}")
     if problems:
         raise GetMusicError(f"{origin} do not fit the model config: " + "; ".join(problems))
-    network.load_state_dict(state, strict=True)
+    # assign: take the loaded tensors as they are (also what fills a network built on the meta device).
+    network.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True, assign=True)
 
 
 def _few(items: list[str], n: int = 3) -> str:
