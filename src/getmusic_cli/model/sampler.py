@@ -146,12 +146,14 @@ def sample(
             cur = torch.where(cond, source, cur)
             t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
             feats = denoiser.features(cur, t_vec, cond)[:, row_index]  # (B, n_r, L, E)
-            confidence, drawn = _score(denoiser, feats, ids, valid, options, gen, need_confidence=not last)
-            in_play = (
-                target[:, row_index]
-                if last
-                else _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
-            )
+            if last:  # the final joint resample draws every generated cell
+                in_play = target[:, row_index]
+                drawn = _draw_all(denoiser, feats, ids, valid, options, gen)
+            else:  # choose the cells by confidence, then draw tokens for those few only
+                confidence = _confidence(denoiser, feats, ids, valid)
+                in_play = _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
+                most = int(plan[:, :, call].sum(axis=1).max())  # cells one sample unmasks now (host figure)
+                drawn = _draw_chosen(denoiser, feats, ids, valid, in_play, most, options, gen)
             cur[:, row_index] = torch.where(in_play, drawn, cur[:, row_index])
             still[:, row_index] &= ~in_play
         if progress is not None:
@@ -176,18 +178,44 @@ def _row_ids(vocab, rows: list[int], overrides, device) -> tuple[torch.Tensor, t
     return torch.as_tensor(ids, device=device), torch.as_tensor(valid, device=device)
 
 
-def _score(denoiser, feats, ids, valid, options, gen, need_confidence: bool):
-    """Per cell of feats (B, n_r, L, E): its confidence (max probability over the row's ids) and a drawn id."""
+def _chunks(feats, ids):
+    """Batch slices small enough that one slice's (b, n_r, L, K) log-probabilities stay near 256 MB."""
     b_size, n_r, length, _ = feats.shape
     chunk = max(1, SCORE_CHUNK_ELEMENTS // max(1, n_r * length * ids.shape[1]))
-    confidence, drawn = [], []
-    for start in range(0, b_size, chunk):
-        log_probs = denoiser.row_log_probs(feats[start : start + chunk], ids, valid)  # (b, n_r, L, K)
-        if need_confidence:
-            confidence.append(log_probs.max(dim=-1).values.exp())
-        picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen)
-        drawn.append(ids[torch.arange(n_r, device=ids.device)[None, :, None], picked])
-    return (torch.cat(confidence) if need_confidence else None), torch.cat(drawn)
+    return [slice(start, start + chunk) for start in range(0, b_size, chunk)]
+
+
+def _confidence(denoiser, feats, ids, valid) -> torch.Tensor:
+    """(B, n_r, L): each cell's max probability over its row's ids."""
+    return torch.cat([denoiser.row_log_probs(feats[c], ids, valid).amax(dim=-1).exp() for c in _chunks(feats, ids)])
+
+
+def _draw_all(denoiser, feats, ids, valid, options, gen) -> torch.Tensor:
+    """(B, n_r, L) ids drawn for every cell of feats."""
+    rows = torch.arange(ids.shape[0], device=ids.device)[None, :, None]
+    drawn = []
+    for c in _chunks(feats, ids):
+        picked = _pick_tokens(denoiser.row_log_probs(feats[c], ids, valid), options.temperature, options.top_p, gen)
+        drawn.append(ids[rows, picked])
+    return torch.cat(drawn)
+
+
+def _draw_chosen(denoiser, feats, ids, valid, chosen, most: int, options, gen) -> torch.Tensor:
+    """(B, n_r, L) ids drawn for the CHOSEN cells (other cells get any id): at most MOST per sample.
+
+    The chosen cells are gathered into a fixed (B, MOST) list (no host sync) and scored against every scored
+    row's ids, a small product; each cell then keeps its own row's scores.
+    """
+    b_size, n_r, length, embed = feats.shape
+    flat = chosen.reshape(b_size, -1)
+    cells = flat.float().topk(most, dim=1).indices  # chosen cells first; the rest pad the list
+    cell_feats = feats.reshape(b_size, -1, embed).gather(1, cells[..., None].expand(-1, -1, embed))
+    cell_rows = cells // length  # (B, MOST) index into the scored rows
+    log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_r, -1, -1), ids, valid)  # (B, n_r, M, K)
+    log_probs = log_probs.gather(1, cell_rows[:, None, :, None].expand(-1, 1, -1, ids.shape[1]))[:, 0]
+    drawn_ids = ids[cell_rows, _pick_tokens(log_probs, options.temperature, options.top_p, gen)]  # (B, MOST)
+    out = torch.zeros((b_size, n_r * length), dtype=torch.long, device=feats.device)
+    return out.scatter(1, cells, drawn_ids).reshape(b_size, n_r, length)
 
 
 def _choose(confidence, still, picks, cells, gen) -> torch.Tensor:
