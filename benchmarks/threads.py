@@ -99,6 +99,7 @@ def main() -> None:
                 order = settings[r % len(settings) :] + settings[: r % len(settings)]  # rotate: drift hits all
                 for setting in order:
                     seconds, threads = measure(setting, args)
+                    print(f"  {phase} {setting}: {seconds:.2f} s", file=sys.stderr, flush=True)
                     times[setting].append(seconds)
                     chosen[setting] = threads
                     if load is not None and load.poll() is not None:
