@@ -164,12 +164,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from getmusic_cli.runtime.onnx_backend import default_threads, import_onnxruntime
+    from getmusic_cli.runtime.onnx_backend import import_onnxruntime
+    from getmusic_cli.runtime.threads import physical_cores
 
     ort = import_onnxruntime()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    args.threads = args.threads or default_threads()
+    args.threads = args.threads or physical_cores()
+    torch.set_num_threads(args.threads)  # both back ends on the same count
     print(
         f"torch {torch.__version__}, onnxruntime {ort.__version__}, device {args.device}, threads {args.threads}, "
         f"B={args.batch}, {args.repeats} timed steps per back end (median)"
