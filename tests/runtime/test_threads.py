@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.model.config import debug_config, original_config
+from getmusic_cli.model.config import debug_config, original_config, small_config
 from getmusic_cli.runtime import threads
 from getmusic_cli.runtime.threads import choose_threads, model_parameters
 
@@ -25,7 +25,7 @@ def clean_env(monkeypatch):
 
 def test_the_order_of_choice(monkeypatch):
     big = model_parameters(original_config())
-    assert choose_threads(None, big) == 4  # 85 M parameters: four threads' worth, within 8 cores
+    assert choose_threads(None, big) == 8  # 85 M parameters: every core
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert choose_threads(None, big) == 3
     monkeypatch.setenv(threads.ENV, "2")
@@ -33,8 +33,9 @@ def test_the_order_of_choice(monkeypatch):
     assert choose_threads(5, big) == 5
 
 
-def test_a_small_model_gets_one_thread_and_no_more_than_the_cores():
+def test_small_models_get_few_threads_and_none_more_than_the_cores():
     assert choose_threads(None, model_parameters(debug_config())) == 1
+    assert choose_threads(None, model_parameters(small_config())) == 3  # the default model's size
     assert choose_threads(None, 10**12) == 8
 
 

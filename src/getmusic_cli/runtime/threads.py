@@ -2,7 +2,7 @@
 
 Order of choice: ``--threads N``, then ``GETMUSIC_THREADS``, then ``OMP_NUM_THREADS``, then the default:
 the physical cores this process may run on, capped by the model's size (a few-million-parameter network gains
-nothing from more threads and loses a lot when another program holds a core). Idle workers never spin
+nothing from many threads and loses a lot when another program holds a core). Idle workers never spin
 (``OMP_WAIT_POLICY=PASSIVE`` for torch, ``allow_spinning = 0`` for ONNX Runtime): spinning workers that wait
 for a descheduled sibling are what made a busy machine up to 9x slower.
 
@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 
 ENV = "GETMUSIC_THREADS"
-# One default thread per this many parameters: the default model (3.7 M) gets one, the original size (91 M)
-# up to all physical cores.
-PARAMETERS_PER_THREAD = 20_000_000
+# At most one default thread per this many encoder parameters: the default model (3.1 M) gets up to 3 (on the
+# 2-core machine 2 threads were 2x faster than 1, quiet and under load: benchmarks/threads.py), the original
+# size (85 M) every physical core, the debug model one.
+PARAMETERS_PER_THREAD = 1_000_000
 
 
 def passive_wait() -> None:
