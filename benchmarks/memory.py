@@ -45,6 +45,14 @@ def old_build(config, weights=None, seed=0):
     return network.to(torch.float32)
 
 
+def peak_rss_gb() -> float:
+    """VmHWM of this process: unlike ru_maxrss it does not inherit the parent's peak across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1e6  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
 def child(model: str, build: str, bundle_dir: str | None, steps: int) -> None:
     import torch
 
@@ -60,7 +68,7 @@ def child(model: str, build: str, bundle_dir: str | None, steps: int) -> None:
     bundle = resolve_model(bundle_dir)
     denoiser = loader.load_denoiser(bundle, device="cpu")
     load_s = time.perf_counter() - start
-    load_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    load_rss = peak_rss_gb()
     if model == "default":
         from getmusic_cli.pipeline import Generator, Options, example_song
 
@@ -79,7 +87,7 @@ def child(model: str, build: str, bundle_dir: str | None, steps: int) -> None:
         tokens[0, 2:6] = vocab.mask_id
         condition[0, 2:6] = False
         sample(denoiser, vocab, tokens, condition, SamplerOptions(steps=steps, seed=0))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    peak = peak_rss_gb()
     print(json.dumps({"load_s": load_s, "load_rss_gb": load_rss, "peak_rss_gb": peak}))
 
 

@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    import getmusic_cli  # noqa: F401 - first: idle OpenMP workers must sleep (set before torch loads)
     import torch
 
     from getmusic_cli.runtime.onnx_backend import import_onnxruntime
