@@ -162,7 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    import getmusic_cli  # noqa: F401 - first: idle OpenMP workers must sleep (set before torch loads)
+    from getmusic_cli.runtime.threads import passive_wait
+
+    passive_wait()  # before torch loads: idle OpenMP workers sleep, as in the CLI
     import torch
 
     from getmusic_cli.runtime.onnx_backend import import_onnxruntime
