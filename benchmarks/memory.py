@@ -9,7 +9,7 @@ Two models, each loaded from a bundle folder the way the CLI loads it:
 
 and two ways to build the network:
 
-    meta       what getmusic does now: built on the meta device, the loaded tensors assigned
+    new        what getmusic does now: layers created without their random init, the loaded tensors assigned
     init       as before: a randomly initialised network, then the loaded tensors copied over it
 
 Each (model, build) runs in a fresh process; peak RSS is that process's ru_maxrss. The peak is reached in the
@@ -122,7 +122,7 @@ def main() -> None:
         print(f"{'model':<9} {'build':<5} {'load s':>7} {'RSS after load GB':>18} {'peak RSS GB':>12}")
         results = {}
         for model, path in bundles.items():
-            for build in ("init", "meta"):
+            for build in ("init", "new"):
                 runs = []
                 for _ in range(args.repeats):
                     cmd = [sys.executable, __file__, "--steps", str(args.steps), "--child", model, build, path]
@@ -135,12 +135,12 @@ def main() -> None:
                     f"{best['peak_rss_gb']:>12.2f}"
                 )
         for model in bundles:
-            old, new = results[model, "init"], results[model, "meta"]
+            old, new = results[model, "init"], results[model, "new"]
             print(
-                f"{model}: peak RSS meta / init = {new['peak_rss_gb'] / old['peak_rss_gb']:.2f}, "
-                f"load time meta / init = {new['load_s'] / old['load_s']:.2f}"
+                f"{model}: peak RSS new / init = {new['peak_rss_gb'] / old['peak_rss_gb']:.2f}, "
+                f"load time new / init = {new['load_s'] / old['load_s']:.2f}"
             )
-        peak = results["original", "meta"]["peak_rss_gb"]
+        peak = results["original", "new"]["peak_rss_gb"]
         print(f"goal: original size peak RSS <= 0.7 GB: {peak:.2f} GB ({'met' if peak <= 0.7 else 'MISSED'})")
 
 
