@@ -64,8 +64,11 @@ class CachedFeatures:
     def log_probs(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         return self.inner.log_probs(features, ids)
 
-    def row_log_probs(self, features: torch.Tensor, ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        return self.inner.row_log_probs(features, ids, valid)
+    def row_head(self, ids: torch.Tensor, valid: torch.Tensor):
+        return self.inner.row_head(ids, valid)
+
+    def row_log_probs(self, features: torch.Tensor, head) -> torch.Tensor:
+        return self.inner.row_log_probs(features, head)
 
 
 class _Stop(Exception):

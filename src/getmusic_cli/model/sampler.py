@@ -123,13 +123,15 @@ def sample(
     b_size, n_rows, length = source.shape
     per_track = target[:, : 2 * N_INSTRUMENT_TRACKS].reshape(b_size, N_INSTRUMENT_TRACKS, -1).sum(-1).cpu().numpy()
     in_rows = target[:, : 2 * N_INSTRUMENT_TRACKS].any(dim=2).any(dim=0).cpu().tolist()
-    rows = [r for r, busy in enumerate(in_rows) if busy]
+    rows = [r for r, busy in enumerate(in_rows) if busy and r % 2 == 0] + [
+        r for r, busy in enumerate(in_rows) if busy and r % 2 == 1
+    ]  # pitch rows, then duration rows: the two groups scored apart
     plan = np.zeros((b_size, N_INSTRUMENT_TRACKS, max(steps - 1, 0)), dtype=np.int64)
     for b in range(b_size):
         for j in range(N_INSTRUMENT_TRACKS):
             plan[b, j] = unmask_schedule(int(per_track[b, j]), steps - 1)
     picks = torch.as_tensor(plan, device=device)
-    ids, valid = _row_ids(vocab, rows, options.allowed_ids, device)
+    groups = _row_groups(denoiser, vocab, rows, options.allowed_ids, device)
     row_index = torch.as_tensor(rows, dtype=torch.long, device=device)
     # Where each scored row sits in the (track, pitch/duration) layout of the selection.
     slots = torch.as_tensor([r // 2 * 2 * length + r % 2 * length for r in rows], dtype=torch.long, device=device)
@@ -148,12 +150,12 @@ def sample(
             feats = denoiser.features(cur, t_vec, cond)[:, row_index]  # (B, n_r, L, E)
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
-                drawn = _draw_all(denoiser, feats, ids, valid, options, gen)
+                drawn = _draw_all(denoiser, feats, groups, options, gen)
             else:  # choose the cells by confidence, then draw tokens for those few only
-                confidence = _confidence(denoiser, feats, ids, valid)
+                confidence = _confidence(denoiser, feats, groups)
                 in_play = _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
                 most = int(plan[:, :, call].sum(axis=1).max())  # cells one sample unmasks now (host figure)
-                drawn = _draw_chosen(denoiser, feats, ids, valid, in_play, most, options, gen)
+                drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen)
             cur[:, row_index] = torch.where(in_play, drawn, cur[:, row_index])
             still[:, row_index] &= ~in_play
         if progress is not None:
@@ -162,58 +164,93 @@ def sample(
     return out.to(tokens.device)
 
 
-def _row_ids(vocab, rows: list[int], overrides, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(n_r, K) ids of each scored row, padded with id 0, and the (n_r, K) mask of the real ones."""
+@dataclass
+class _RowGroup:
+    """Scored rows of one kind (pitch rows or duration rows: similar numbers of ids, so little padding),
+    contiguous on the scored-row axis [start, stop), with their ids (n_g, K) and head (Denoiser.row_head)."""
+
+    start: int
+    stop: int
+    ids: torch.Tensor
+    head: tuple[torch.Tensor, torch.Tensor]
+
+
+def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_RowGroup]:
+    """ROWS are ordered pitch rows first, then duration rows; one group for each kind present."""
     overrides = overrides or {}
-    per_row = [np.asarray(overrides.get(r, vocab.allowed_ids(r)), dtype=np.int64) for r in rows]
-    for r, row_ids in zip(rows, per_row):
-        if row_ids.size == 0:
-            raise ValueError(f"row {r} allows no ids")
-    width = max((a.size for a in per_row), default=1)
-    ids = np.zeros((len(rows), width), dtype=np.int64)
-    valid = np.zeros((len(rows), width), dtype=bool)
-    for i, row_ids in enumerate(per_row):
-        ids[i, : row_ids.size] = row_ids
-        valid[i, : row_ids.size] = True
-    return torch.as_tensor(ids, device=device), torch.as_tensor(valid, device=device)
+    groups, start = [], 0
+    for kind in (0, 1):
+        members = [r for r in rows if r % 2 == kind]
+        if not members:
+            continue
+        per_row = [np.asarray(overrides.get(r, vocab.allowed_ids(r)), dtype=np.int64) for r in members]
+        for r, row_ids in zip(members, per_row):
+            if row_ids.size == 0:
+                raise ValueError(f"row {r} allows no ids")
+        width = max(a.size for a in per_row)
+        ids = np.zeros((len(members), width), dtype=np.int64)  # padding: id 0, masked out by the head's bias
+        valid = np.zeros((len(members), width), dtype=bool)
+        for i, row_ids in enumerate(per_row):
+            ids[i, : row_ids.size] = row_ids
+            valid[i, : row_ids.size] = True
+        ids_t = torch.as_tensor(ids, device=device)
+        head = denoiser.row_head(ids_t, torch.as_tensor(valid, device=device))
+        groups.append(_RowGroup(start, start + len(members), ids_t, head))
+        start += len(members)
+    return groups
 
 
-def _chunks(feats, ids):
-    """Batch slices small enough that one slice's (b, n_r, L, K) log-probabilities stay near 256 MB."""
-    b_size, n_r, length, _ = feats.shape
-    chunk = max(1, SCORE_CHUNK_ELEMENTS // max(1, n_r * length * ids.shape[1]))
+def _chunks(b_size: int, group: _RowGroup, length: int) -> list[slice]:
+    """Batch slices small enough that one slice's (b, n_g, L, K) log-probabilities stay near 256 MB."""
+    n_g, width = group.ids.shape
+    chunk = max(1, SCORE_CHUNK_ELEMENTS // max(1, n_g * length * width))
     return [slice(start, start + chunk) for start in range(0, b_size, chunk)]
 
 
-def _confidence(denoiser, feats, ids, valid) -> torch.Tensor:
+def _confidence(denoiser, feats, groups: list[_RowGroup]) -> torch.Tensor:
     """(B, n_r, L): each cell's max probability over its row's ids."""
-    return torch.cat([denoiser.row_log_probs(feats[c], ids, valid).amax(dim=-1).exp() for c in _chunks(feats, ids)])
+    b_size, _, length, _ = feats.shape
+    parts = []
+    for g in groups:
+        rows = feats[:, g.start : g.stop]
+        parts.append(
+            torch.cat([denoiser.row_log_probs(rows[c], g.head).amax(dim=-1).exp() for c in _chunks(b_size, g, length)])
+        )
+    return torch.cat(parts, dim=1)
 
 
-def _draw_all(denoiser, feats, ids, valid, options, gen) -> torch.Tensor:
+def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen) -> torch.Tensor:
     """(B, n_r, L) ids drawn for every cell of feats."""
-    rows = torch.arange(ids.shape[0], device=ids.device)[None, :, None]
-    drawn = []
-    for c in _chunks(feats, ids):
-        picked = _pick_tokens(denoiser.row_log_probs(feats[c], ids, valid), options.temperature, options.top_p, gen)
-        drawn.append(ids[rows, picked])
-    return torch.cat(drawn)
+    b_size, _, length, _ = feats.shape
+    parts = []
+    for g in groups:
+        rows, index = feats[:, g.start : g.stop], torch.arange(g.stop - g.start, device=g.ids.device)[None, :, None]
+        drawn = []
+        for c in _chunks(b_size, g, length):
+            picked = _pick_tokens(denoiser.row_log_probs(rows[c], g.head), options.temperature, options.top_p, gen)
+            drawn.append(g.ids[index, picked])
+        parts.append(torch.cat(drawn))
+    return torch.cat(parts, dim=1)
 
 
-def _draw_chosen(denoiser, feats, ids, valid, chosen, most: int, options, gen) -> torch.Tensor:
+def _draw_chosen(denoiser, feats, groups: list[_RowGroup], chosen, most: int, options, gen) -> torch.Tensor:
     """(B, n_r, L) ids drawn for the CHOSEN cells (other cells get any id): at most MOST per sample.
 
-    The chosen cells are gathered into a fixed (B, MOST) list (no host sync) and scored against every scored
-    row's ids, a small product; each cell then keeps its own row's scores.
+    The chosen cells are gathered into a fixed (B, MOST) list (no host sync) and scored against every row of
+    each group, a small product; each cell then keeps the scores of its own row.
     """
     b_size, n_r, length, embed = feats.shape
-    flat = chosen.reshape(b_size, -1)
-    cells = flat.float().topk(most, dim=1).indices  # chosen cells first; the rest pad the list
+    cells = chosen.reshape(b_size, -1).float().topk(most, dim=1).indices  # chosen first; the rest pad the list
     cell_feats = feats.reshape(b_size, -1, embed).gather(1, cells[..., None].expand(-1, -1, embed))
-    cell_rows = cells // length  # (B, MOST) index into the scored rows
-    log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_r, -1, -1), ids, valid)  # (B, n_r, M, K)
-    log_probs = log_probs.gather(1, cell_rows[:, None, :, None].expand(-1, 1, -1, ids.shape[1]))[:, 0]
-    drawn_ids = ids[cell_rows, _pick_tokens(log_probs, options.temperature, options.top_p, gen)]  # (B, MOST)
+    cell_rows = cells // length  # (B, MOST) index on the scored-row axis
+    drawn_ids = torch.zeros_like(cells)
+    for g in groups:
+        n_g, width = g.ids.shape
+        local = (cell_rows - g.start).clamp(0, n_g - 1)
+        log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_g, -1, -1), g.head)  # (B, n_g, M, K)
+        log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
+        picked = g.ids[local, _pick_tokens(log_probs, options.temperature, options.top_p, gen)]
+        drawn_ids = torch.where((cell_rows >= g.start) & (cell_rows < g.stop), picked, drawn_ids)
     out = torch.zeros((b_size, n_r * length), dtype=torch.long, device=feats.device)
     return out.scatter(1, cells, drawn_ids).reshape(b_size, n_r, length)
 

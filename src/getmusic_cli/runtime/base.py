@@ -33,14 +33,18 @@ class Denoiser:
         logits = features.float() @ self.head_weight[ids].float().T + self.head_bias[ids].float()
         return torch.log_softmax(logits, dim=-1)
 
-    def row_log_probs(self, features: torch.Tensor, ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """features (B, R, L, E), ids and valid (R, K): every row scored over its own ids in one batched product.
-
-        Rows whose allowed sets are shorter than K are padded; padded entries get log-probability -inf.
-        """
+    def row_head(self, ids: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head of R rows at once, gathered once per sampling run: ids and valid (R, K) -> float weights
+        (R, K, E) and biases (R, K); padded entries (rows with fewer than K ids) get bias -inf."""
         with torch.no_grad():
-            weight = self.head_weight[ids].float()  # (R, K, E)
+            weight = self.head_weight[ids].float()
             bias = self.head_bias[ids].float().masked_fill(~valid, float("-inf"))
+        return weight, bias
+
+    def row_log_probs(self, features: torch.Tensor, head: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """features (B, R, L, E) with a row_head of R rows -> (B, R, L, K) log-probabilities, one batched product."""
+        weight, bias = head
+        with torch.no_grad():
             logits = torch.einsum("brle,rke->brlk", features.float(), weight) + bias[None, :, None, :]
             return torch.log_softmax(logits, dim=-1)
 
