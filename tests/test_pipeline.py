@@ -53,13 +53,21 @@ def test_generate_keeps_originals_and_makes_only_asked_classes(tmp_path, generat
     out = miditoolkit.MidiFile(str(result.path))
     original = miditoolkit.MidiFile(str(src))
     names = [i.name for i in out.instruments]
-    assert "Lead" in names and "Bass" not in names and "Piano" not in names and "Drums" not in names
+    assert names == ["Lead", "Bass", "Drums"]  # made classes go back into the input's tracks; piano is dropped
     assert notes_of(out, "Lead") == notes_of(original, "Lead")  # exact ticks and velocities
-    made = {i.name: i for i in out.instruments if i.name.endswith("(getmusic)")}
-    assert set(made) == {"bass (getmusic)", "drums (getmusic)"}
-    assert made["drums (getmusic)"].is_drum and not made["bass (getmusic)"].is_drum
-    assert made["bass (getmusic)"].program == 32
+    made = {i.name: i for i in out.instruments if i.name != "Lead"}
+    assert made["Drums"].is_drum and not made["Bass"].is_drum
+    assert made["Bass"].program == 33  # the input track's own program
+    assert notes_of(out, "Bass") != notes_of(original, "Bass")
     assert result.notes_made == sum(len(i.notes) for i in made.values())
+
+
+def test_generate_with_a_program_makes_a_new_track(tmp_path):
+    src = write_song(tmp_path / "song.mid")
+    gen = Generator(Options(model="debug", steps=2, seed=1, programs={"bass": 38}))
+    [result] = gen.generate(src, make=["bass"], keep=["lead"])
+    out = miditoolkit.MidiFile(str(result.path))
+    assert [(i.name, int(i.program)) for i in out.instruments] == [("Lead", 80), ("bass (getmusic)", 38)]
 
 
 def test_default_keep_is_everything_else(tmp_path, generator):
@@ -189,7 +197,9 @@ def test_cli_example_writes_to_current_folder(tmp_path, cli, monkeypatch):
     res = cli("generate", "--example", "--keep", "lead", "--make", "bass,strings", "--model", "debug", "--steps", "2")
     assert res.exit_code == 0, res.stderr
     out = miditoolkit.MidiFile(str(tmp_path / "bach_bwv253.getmusic.mid"))
-    assert {i.name for i in out.instruments} == {"lead", "bass (getmusic)", "strings (getmusic)"}
+    # Bach's alto and tenor are both "strings": the new strings notes go back into both of them.
+    assert [i.name for i in out.instruments] == ["lead", "strings", "strings", "bass"]
+    assert all(i.notes for i in out.instruments)
 
 
 def test_made_tracks_span_the_whole_song_when_kept_ones_end_early(tmp_path, generator):

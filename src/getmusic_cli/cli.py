@@ -187,6 +187,9 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
                 f"{r.seconds:.1f}",
             )
         console.print(table)
+        for r in results:
+            for warning in r.warnings:
+                console.print(f"[yellow]note:[/] {escape(f'{r.path.name}: {warning}')}", highlight=False)
     if failures:
         raise typer.Exit(1)
 

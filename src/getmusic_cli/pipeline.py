@@ -1,7 +1,9 @@
 """The public verbs: generate and infill (the CLI's and the Python API's).
 
 read → map → encode → task → sample (windows) → decode → merge with the untouched input → write.
-Kept tracks go back out from the ORIGINAL notes; only generated notes come from the model.
+Kept tracks go back out from the ORIGINAL notes and events; only generated notes come from the model. Generated
+notes of a class the input has go back into its tracks (score/assign.py says which note goes where), keeping
+their names, programs, channels and every non-note event; a class the input lacks gets one new track.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import numpy as np
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score import chords as chordlib
+from getmusic_cli.score.assign import split_notes
 from getmusic_cli.score.codec import GETScore, decode, encode, song_columns
-from getmusic_cli.score.midi_io import OutTrack, read_midi, write_midi
-from getmusic_cli.score.song import Note, Song
+from getmusic_cli.score.midi_io import OutTrack, assign_channels, read_midi, write_midi
+from getmusic_cli.score.song import Note, Song, SourceTrack
 from getmusic_cli.score.task import Task, generation_task, infill_task
 from getmusic_cli.score.timeline import Timeline
 from getmusic_cli.score.tracks import DEFAULT_PROGRAM, DEFAULT_VELOCITY, INSTRUMENTS
@@ -54,6 +57,7 @@ class Result:
     bars: int
     notes_made: int
     seconds: float
+    warnings: list[str] = field(default_factory=list)  # e.g. a made track that had to share a MIDI channel
 
 
 class Generator:
@@ -108,19 +112,29 @@ class Generator:
         sampled = self._sample(task, score, progress, label=path.name)
 
         results = []
+        # A made class goes back into the input's tracks of that class, unless --program asks for another sound.
+        homes = {c: [s for s in song.sources if s.instrument == c] for c in make if c not in self.options.programs}
         for out_path, tokens in zip(outputs, sampled):
             made_notes = decode(_with_tokens(score, tokens), self.vocab, timeline, classes=make)
-            tracks = [_source_out(s) for s in song.sources if s.instrument in keep]
-            tracks += [self._made_track(c, made_notes.get(c, [])) for c in make]
-            _write(song, tracks, out_path)
+            new = {c: [self._velocity(n, c) for n in made_notes.get(c, [])] for c in make}
+            shares = {c: _split(new[c], homes[c], song.ticks_per_beat) for c in make if homes.get(c)}
+            tracks = []
+            for source in song.sources:
+                if source.instrument in keep:
+                    tracks.append(_source_out(source, source.notes))
+                elif source.instrument in shares:
+                    tracks.append(_source_out(source, shares[source.instrument][id(source)]))
+            tracks += [self._made_track(c, new[c]) for c in make if c not in shares]
+            warnings = _write(song, tracks, out_path)
             results.append(
                 Result(
                     out_path,
                     keep,
                     make,
                     timeline.n_bars(score.tokens.shape[1]),
-                    sum(len(made_notes.get(c, [])) for c in make),
+                    sum(len(v) for v in new.values()),
                     time.perf_counter() - started,
+                    warnings,
                 )
             )
         return results
@@ -159,34 +173,30 @@ class Generator:
             return any(a <= note.start < b for a, b in tick_regions)
 
         results = []
+        homes = {c: [s for s in song.sources if s.instrument == c] for c in tracks}
         for out_path, tokens in zip(outputs, sampled):
             made_notes = decode(_with_tokens(score, tokens), self.vocab, timeline, classes=tracks)
-            out_tracks, n_made, placed = [], 0, set()
+            new = {c: [self._velocity(n, c) for n in made_notes.get(c, []) if inside(n)] for c in tracks}
+            shares = {c: _split(new[c], homes[c], song.ticks_per_beat) for c in tracks}
+            out_tracks = []
             for source in song.sources:
                 if source.instrument is None:
                     continue
                 notes = source.notes
                 if source.instrument in tracks:
-                    notes = [n for n in notes if not inside(n)]
-                    if source.instrument not in placed:  # new notes go to the first track of their class
-                        placed.add(source.instrument)
-                        new = [
-                            self._velocity(n, source.instrument)
-                            for n in made_notes.get(source.instrument, [])
-                            if inside(n)
-                        ]
-                        n_made += len(new)
-                        notes = sorted(notes + new, key=lambda n: (n.start, n.pitch))
-                out_tracks.append(OutTrack(source.name, source.program, source.is_drum, notes))
-            _write(song, out_tracks, out_path)
+                    share = shares[source.instrument][id(source)]
+                    notes = sorted([n for n in notes if not inside(n)] + share, key=lambda n: (n.start, n.pitch))
+                out_tracks.append(_source_out(source, notes))
+            warnings = _write(song, out_tracks, out_path)
             results.append(
                 Result(
                     out_path,
                     [c for c in present if c not in tracks],
                     tracks,
                     timeline.n_bars(n_columns),
-                    n_made,
+                    sum(len(v) for v in new.values()),
                     time.perf_counter() - started,
+                    warnings,
                 )
             )
         return results
@@ -329,18 +339,30 @@ def _with_tokens(score: GETScore, tokens: np.ndarray) -> GETScore:
     return GETScore(tokens=tokens, bar_starts=score.bar_starts, pitch_shift=score.pitch_shift)
 
 
-def _source_out(source) -> OutTrack:
-    return OutTrack(source.name, source.program, source.is_drum, source.notes)
+def _source_out(source: SourceTrack, notes: list[Note]) -> OutTrack:
+    """An input track with the given notes and all of its own events, on its own channel."""
+    return OutTrack(source.name, source.program, source.is_drum, notes, source.channel, source.events)
 
 
-def _write(song: Song, tracks: list[OutTrack], path: Path) -> None:
+def _split(notes: list[Note], homes: list[SourceTrack], ticks_per_beat: int) -> dict[int, list[Note]]:
+    """New notes of one class per input track of that class (keyed by id of the SourceTrack)."""
+    shares = split_notes(notes, [h.notes for h in homes], ticks_per_beat)
+    return {id(h): share for h, share in zip(homes, shares)}
+
+
+def _write(song: Song, tracks: list[OutTrack], path: Path) -> list[str]:
+    """Write the tracks with the song's maps and events; return lines about channels that had to be shared."""
+    warnings = assign_channels(tracks, song.events)
     write_midi(
         path,
         ticks_per_beat=song.ticks_per_beat,
         tempos=song.tempos,
         time_signatures=song.time_signatures,
         tracks=tracks,
+        events=song.events,
+        end_of_file=song.end_of_file,
     )
+    return warnings
 
 
 def parse_programs(items: list[str]) -> dict[str, int]:

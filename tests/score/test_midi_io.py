@@ -240,7 +240,7 @@ def test_write_is_atomic_and_overwrites(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     before = target.read_bytes()
-    monkeypatch.setattr(miditoolkit.MidiFile, "dump", broken_dump)
+    monkeypatch.setattr(mido.MidiFile, "save", broken_dump)
     with pytest.raises(RuntimeError):
         _write_song(target, song)
     assert target.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["out.mid"]
