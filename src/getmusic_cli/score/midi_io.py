@@ -283,13 +283,12 @@ def assign_channels(tracks: list[OutTrack], song_events: list[MidiEvent] = ()) -
 def _track_events(track: OutTrack) -> list[MidiEvent]:
     """The track's own events, with a name and program added when it brings none, and its notes."""
     channel = track.channel
-    events = list(track.events)
-    kinds = {e.data[:2] for e in events}
-    if track.name and b"\xff\x03" not in kinds:
-        events.append(MidiEvent(0, smf.message_bytes(_meta_message("track_name", name=track.name))))
-    if not any(e.data[0] == 0xC0 | channel for e in events):
-        events.append(MidiEvent(0, bytes((0xC0 | channel, int(track.program)))))
-    return events + smf.note_events(track.notes, channel)
+    added = []
+    if track.name and not any(e.data[:2] == b"\xff\x03" for e in track.events):
+        added.append(MidiEvent(0, smf.message_bytes(_meta_message("track_name", name=track.name))))
+    if not any(e.data[0] == 0xC0 | channel for e in track.events):
+        added.append(MidiEvent(0, bytes((0xC0 | channel, int(track.program)))))
+    return added + list(track.events) + smf.note_events(track.notes, channel)
 
 
 def _meta_message(kind: str, **fields):
