@@ -16,8 +16,9 @@ from pathlib import Path
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score import smf
+from getmusic_cli.score.mapping import map_tracks
 from getmusic_cli.score.song import MidiEvent, Note, Song, SourceTrack, TempoChange, TimeSignature
-from getmusic_cli.score.tracks import INSTRUMENTS, display_name, map_tracks
+from getmusic_cli.score.tracks import INSTRUMENTS, display_name
 
 # Resolutions (ticks per quarter note) outside this range are corrupt files (or SMPTE time, which we do not read).
 MAX_TICKS_PER_BEAT = 30000
