@@ -14,7 +14,8 @@ Every track gets a class, or is dropped with a reason the user sees (`getmusic i
    - a bass sound played high: a bass-program track with a mean pitch of C4 (HIGH_BASS_PITCH) or more is a
      melodic voice (strings), and so a lead candidate.
 5. A track that is lead by its program (synth leads, flutes, harmonica) stays lead only if it plays a tune (see
-   below; chords are allowed for synth leads, whose patches are made for harmonised melodies); else strings.
+   below; chords are allowed for synth leads, whose patches are made for harmonised melodies) or its name says
+   lead/melody; else strings.
 6. The lead rule. A track carries the tune when it is
    - not bass-register: mean pitch at least G3 (LEAD_MIN_PITCH);
    - monophonic or nearly so: at least LEAD_MONOPHONY of its notes start alone (octave doublings count as one);
@@ -171,7 +172,8 @@ def classify(track, p: Profile, override: str | None = None) -> tuple[str | None
     if cls == "lead":
         if p.mean_pitch < LOW_LEAD_PITCH:  # synth-lead sounds are often used for bass lines
             return "bass", f"{reason}, played low (mean pitch {p.mean_pitch:.0f})"
-        if not carries_tune(p, need_bars=False, need_monophony=track.program not in _SYNTH_LEADS):
+        named = _LEAD_WORDS.search(name_words(track.name))
+        if not named and not carries_tune(p, need_bars=False, need_monophony=track.program not in _SYNTH_LEADS):
             return "strings", f"{reason}, but plays no tune (a part, not the melody)"
     if cls == "bass" and p.mean_pitch >= HIGH_BASS_PITCH:
         return "strings", f"{reason}, played high (mean pitch {p.mean_pitch:.0f}): a melodic voice"
