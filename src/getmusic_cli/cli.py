@@ -380,7 +380,9 @@ def train(
 def evaluate(
     model: str = typer.Argument(..., help="Model to evaluate (any --model spec, e.g. RUN_DIR/bundle or debug)."),
     data_dir: Path = typer.Argument(..., help="Folder of MIDI files; its held-out split (by file hash) is used."),
-    make: str = typer.Option(..., "--make", help="Tracks to generate and compare, e.g. bass,strings."),
+    make: str = typer.Option(
+        ..., "--make", help="Tracks to generate and compare, e.g. bass,drums; 'all': every class each song has."
+    ),
     keep: str = typer.Option("lead", "--keep", help="Tracks given as the condition."),
     n: int = typer.Option(50, "--n", help="Number of songs."),
     windows: int = typer.Option(1, "--windows", help="Windows per song, one after another from its start."),
@@ -391,25 +393,33 @@ def evaluate(
     top_p: float = _top_p_opt,
     device: str = _device_opt,
     no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
-    no_references: bool = typer.Option(False, "--no-references", help="Skip the shuffled-real and random-model rows."),
+    oracle_chords: bool = typer.Option(
+        False, "--oracle-chords", help="Chords heard in the whole real song, made tracks too (the paper's setting)."
+    ),
+    shuffles: int = typer.Option(5, "--shuffles", help="Derangements the shuffled-real reference averages over."),
+    no_references: bool = typer.Option(
+        False, "--no-references", help="Skip the rule accompanist, shuffled-real and random-model rows."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Chord accuracy and pitch / duration / IOI overlap of generated vs real tracks on held-out songs."""
-    from getmusic_cli.eval.evaluate import EvalOptions, run_command
+    """The scorecard: made vs real tracks on held-out songs, next to a rule accompanist and other references."""
+    from getmusic_cli.eval.evaluate import MAKE_ALL, EvalOptions, chords_mode
+    from getmusic_cli.eval.report import run_command
     from getmusic_cli.score.tracks import parse_class_list
 
     options = EvalOptions(
         model=model,
         data_dir=data_dir,
         keep=parse_class_list(keep) if keep else [],
-        make=parse_class_list(make),
+        make=[MAKE_ALL] if make.strip() == MAKE_ALL else parse_class_list(make),
         n=n,
         steps=steps,
         seed=seed,
         device=device,
         split=split,
-        chords=not no_chords,
+        chords=chords_mode(no_chords, oracle_chords),
         references=not no_references,
+        shuffles=shuffles,
         windows=windows,
         temperature=temperature,
         top_p=top_p,

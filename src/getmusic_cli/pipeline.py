@@ -14,11 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.score import chords as chordlib
 from getmusic_cli.score.codec import GETScore, decode, encode, song_columns
+from getmusic_cli.score.conditioning import (
+    CHORDS_GIVEN,
+    CHORDS_KEPT,
+    CHORDS_NONE,
+    chord_rows,
+    generation_input,
+)
 from getmusic_cli.score.midi_io import OutTrack, read_midi, write_midi
 from getmusic_cli.score.song import Note, Song
-from getmusic_cli.score.task import Task, generation_task, infill_task
+from getmusic_cli.score.task import Task, infill_task
 from getmusic_cli.score.timeline import Timeline
 from getmusic_cli.score.tracks import DEFAULT_PROGRAM, DEFAULT_VELOCITY, INSTRUMENTS
 
@@ -98,14 +104,18 @@ class Generator:
         self._check_covered(make)
         outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
-        timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-        kept_song = _only(song, keep)
-        # The whole song's length, so made tracks may go on where the kept ones have ended.
-        length = song_columns(song, timeline)
-        chords = self._chords(kept_song, timeline, length)
-        score, _ = encode(kept_song, self.vocab, chords=chords, transpose=self.config.transpose, length=length)
-        task = generation_task(score.tokens, make, self.vocab.mask_id, self.vocab.empty_id)
-        sampled = self._sample(task, score, progress, label=path.name)
+        prepared = generation_input(
+            song,
+            keep,
+            make,
+            self.vocab,
+            transpose=self.config.transpose,
+            chord_lag=self.config.chord_lag,
+            chords=self._chord_mode(),
+            given_chords=self.options.chords,
+        )
+        timeline, score = prepared.timeline, prepared.score
+        sampled = self._sample(prepared.task, score, progress, label=path.name)
 
         results = []
         for out_path, tokens in zip(outputs, sampled):
@@ -201,20 +211,14 @@ class Generator:
                 f"(it covers {_list(self.config.classes)}); use --force to try anyway"
             )
 
+    def _chord_mode(self) -> str:
+        if self.options.no_chords:
+            return CHORDS_NONE
+        return CHORDS_GIVEN if self.options.chords else CHORDS_KEPT
+
     def _chords(self, song: Song, timeline: Timeline, n_columns: int) -> list | None:
         """The chord per bar: given by the user (cycled), inferred from the pitched tracks, or off."""
-        n_bars = timeline.n_bars(n_columns)
-        if self.options.no_chords:
-            return None
-        if self.options.chords:
-            given = chordlib.parse_chords(self.options.chords)
-            if not given:
-                raise GetMusicError("--chords needs at least one chord, e.g. --chords 'Am F C G'")
-            return [given[i % len(given)] for i in range(n_bars)]
-        pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
-        if not pitched:
-            return None  # nothing to hear chords in (e.g. only drums kept)
-        return chordlib.recognize_chords(pitched, timeline, n_columns, lag=self.config.chord_lag)
+        return chord_rows(song, timeline, n_columns, self.config.chord_lag, self._chord_mode(), self.options.chords)
 
     def _sample(self, task: Task, score: GETScore, progress: Progress | None, label: str) -> np.ndarray:
         import torch
@@ -312,17 +316,6 @@ def _require_present(path: Path, wanted: list[str], present: list[str], verb: st
     missing = [c for c in wanted if c not in present]
     if missing:
         raise GetMusicError(f"{path.name} has no {', '.join(missing)} track to {verb} (it has: {_list(present)})")
-
-
-def _only(song: Song, classes: list[str]) -> Song:
-    return Song(
-        ticks_per_beat=song.ticks_per_beat,
-        tempos=song.tempos,
-        time_signatures=song.time_signatures,
-        sources=[s for s in song.sources if s.instrument in classes],
-        notes={c: n for c, n in song.notes.items() if c in classes},
-        name=song.name,
-    )
 
 
 def _with_tokens(score: GETScore, tokens: np.ndarray) -> GETScore:
