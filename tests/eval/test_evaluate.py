@@ -245,3 +245,14 @@ def test_cli_json_and_tables(cli, corpus):
         assert text in table.stdout, text
     both = cli(*args, "all", "--oracle-chords", "--no-chords")
     assert both.exit_code != 0 and "cannot be used together" in both.stderr
+
+
+def test_a_saved_report_prints_the_same_tables(cli, corpus, tmp_path, capsys):
+    from getmusic_cli.eval import show
+
+    args = ["evaluate", "debug", corpus, "--make", "bass", "--n", "2", "--steps", "2", "--split", "all", "--json"]
+    saved = tmp_path / "report.json"
+    saved.write_text(cli(*args).stdout)
+    assert show.main([str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "rule accompanist" in out and "below E1" in out and "chords heard in the kept tracks" in out

@@ -131,6 +131,13 @@ class EvalReport:
             "per_window": self.per_window,
         }
 
+    @classmethod
+    def from_json(cls, data: dict) -> EvalReport:
+        skipped = [(s["file"], s["reason"]) for s in data["skipped"]]
+        report = cls(data["model"], data["keep"], data["make"], data["chords"], data["songs"], skipped)
+        report.per_window, report.summary, report.paired = data["per_window"], data["summary"], data["paired"]
+        return report
+
 
 # ----- songs and windows -----
 
