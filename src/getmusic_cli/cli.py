@@ -45,11 +45,16 @@ def _error_line(text: str) -> None:
 
 def main() -> None:
     """Console entry point: user errors become one red line and exit code 1, never a traceback."""
-    from getmusic_cli.interrupts import Terminated, terminate_like_interrupt
+    from getmusic_cli.interrupts import Terminated, terminate_like_interrupt, was_terminated
 
     terminate_like_interrupt()
     try:
         app()
+    except SystemExit:
+        if was_terminated():
+            err_console.print("[bold red]terminated[/]")
+            sys.exit(143)
+        raise
     except GetMusicError as exc:
         _error_line(exc.cli_message())
         sys.exit(1)
@@ -319,7 +324,9 @@ def infill(
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
-    programs: list[str] = _program_opt,
+    programs: list[str] = typer.Option(
+        None, "--program", help="GM program for the regenerated classes' tracks: 'bass=33' (repeatable)."
+    ),
     force: bool = _force_opt,
     allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,

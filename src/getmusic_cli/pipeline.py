@@ -205,7 +205,10 @@ class Generator:
                         ]
                         n_made += len(new)
                         notes = sorted(notes + new, key=lambda n: (n.start, n.pitch))
-                out_tracks.append(OutTrack(source.name, source.program, source.is_drum, notes))
+                program = source.program
+                if source.instrument in tracks:  # a program asked for a regenerated class applies to its tracks
+                    program = self.options.programs.get(source.instrument, program)
+                out_tracks.append(OutTrack(source.name, program, source.is_drum, notes))
             _write(song, out_tracks, out_path, self.options.force)
             results.append(
                 Result(

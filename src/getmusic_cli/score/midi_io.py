@@ -141,7 +141,10 @@ def _time_signatures(path: Path, midi) -> list[TimeSignature]:
     for ts in sorted(midi.time_signature_changes, key=lambda t: int(t.time)):
         num, den = int(ts.numerator), int(ts.denominator)
         if not 1 <= num <= 64 or den not in (1, 2, 4, 8, 16, 32, 64):
-            raise GetMusicError(f"{printable(path.name)}: absurd time signature {num}/{den} at tick {int(ts.time)}")
+            den_text = str(den) if den <= 1024 else f"2^{den.bit_length() - 1}"
+            raise GetMusicError(
+                f"{printable(path.name)}: absurd time signature {num}/{den_text} at tick {int(ts.time)}"
+            )
         by_tick[int(ts.time)] = (num, den)
     signatures: list[TimeSignature] = []
     for tick, (num, den) in sorted(by_tick.items()):
