@@ -242,3 +242,13 @@ def test_cli_infill_summary_names_the_bars_and_program_applies(tmp_path, cli, mo
     assert res.exit_code == 0, res.stderr
     assert "bars 2-3 only" in res.stdout
     assert [i.program for i in miditoolkit.MidiFile(str(out)).instruments if i.name == "Bass"] == [34]
+
+
+def test_inspect_shows_control_characters_in_track_names_as_question_marks(tmp_path, cli):
+    src = write_song(tmp_path / "song.mid")
+    midi = miditoolkit.MidiFile(str(src))
+    midi.instruments[0].name = "Lead\x1b[2J\x07"
+    midi.dump(str(src))
+    res = cli("inspect", src)
+    assert res.exit_code == 0, res.stderr
+    assert "Lead?[2J?" in res.stdout and "\x1b" not in res.stdout and "\x07" not in res.stdout
