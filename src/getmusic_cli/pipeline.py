@@ -7,13 +7,14 @@ Kept tracks go back out from the ORIGINAL notes; only generated notes come from 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from getmusic_cli.errors import GetMusicError
+from getmusic_cli.errors import GetMusicError, printable
+from getmusic_cli.files import check_output
 from getmusic_cli.score.codec import GETScore, decode, encode, song_columns
 from getmusic_cli.score.conditioning import (
     CHORDS_GIVEN,
@@ -22,6 +23,7 @@ from getmusic_cli.score.conditioning import (
     chord_rows,
     generation_input,
 )
+from getmusic_cli.score.limits import Limits
 from getmusic_cli.score.midi_io import OutTrack, read_midi, write_midi
 from getmusic_cli.score.song import Note, Song
 from getmusic_cli.score.task import Task, infill_task
@@ -48,8 +50,10 @@ class Options:
     no_chords: bool = False
     maps: dict[str, str] = field(default_factory=dict)  # track name or index -> class
     programs: dict[str, int] = field(default_factory=dict)  # class -> GM program for generated tracks
-    force: bool = False
+    force: bool = False  # overwrite existing outputs
+    allow_uncovered: bool = False  # make classes the model was not trained on
     cache_dir: Path | None = None
+    limits: Limits | None = None  # longest song taken on (default: Limits.from_env())
 
 
 @dataclass
@@ -60,41 +64,61 @@ class Result:
     bars: int
     notes_made: int
     seconds: float
+    changed_bars: list[tuple[int, int]] | None = None  # infill: the bar ranges regenerated (1-based, inclusive)
+
+    def kept_text(self) -> str:
+        if self.changed_bars is not None:
+            return ", ".join(self.kept + ["all tracks outside those bars"])
+        return ", ".join(self.kept) or "-"
+
+    def made_text(self) -> str:
+        made = ", ".join(self.made)
+        if self.changed_bars is None:
+            return made
+        ranges = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in self.changed_bars)
+        return f"{made} (bars {ranges} only)"
 
 
 class Generator:
     """A loaded model plus the options; generate/infill any number of songs with it."""
 
-    def __init__(self, options: Options):
+    def __init__(self, options: Options | None = None):
         from getmusic_cli.hub.resolve import resolve_model
         from getmusic_cli.runtime.loader import load_denoiser
 
+        options = options or Options()
         self.options = options
         self.bundle = resolve_model(options.model, cache_dir=options.cache_dir)
         self.config = self.bundle.config
         self.vocab = self.bundle.vocab
         self.denoiser = load_denoiser(self.bundle, device=options.device, backend=options.backend)
         if options.steps is not None and not 1 <= options.steps <= self.config.num_timesteps:
-            raise GetMusicError(f"--steps must be between 1 and {self.config.num_timesteps} for this model")
+            raise GetMusicError(f"steps must be between 1 and {self.config.num_timesteps} for this model")
         self.steps = options.steps or self.config.sample_steps  # the model may suggest fewer than T
         if options.variations < 1:
-            raise GetMusicError("--variations must be at least 1")
+            raise GetMusicError("variations must be at least 1")
 
     # ----- the two verbs -----
 
     def generate(
         self,
-        path: Path,
-        make: list[str],
-        keep: list[str] | None = None,
-        outputs: list[Path] | None = None,
+        path: str | Path,
+        make: str | Sequence[str],
+        keep: str | Sequence[str] | None = None,
+        outputs: Sequence[str | Path] | None = None,
         progress: Progress | None = None,
     ) -> list[Result]:
+        """Make the ``make`` classes ("bass,drums" or a list) under the ``keep`` ones (default: every other class
+        present; "" or [] keeps nothing). One Result per variation."""
         started = time.perf_counter()
-        song = read_midi(path, self.options.maps or None)
-        present = song.classes()
+        path = Path(path)
+        make = _classes(make, allow_empty=True)
+        keep = None if keep is None else _classes(keep, allow_empty=True)
         if not make:
-            raise GetMusicError("nothing to make: name at least one track with --make")
+            raise GetMusicError("nothing to make: name at least one track class", "e.g. --make bass,drums")
+        outputs = self._outputs(path, outputs)
+        song = read_midi(path, self.options.maps or None, self.options.limits)
+        present = song.classes()
         if keep is None:
             keep = [c for c in present if c not in make]
         overlap = sorted(set(keep) & set(make), key=INSTRUMENTS.index)
@@ -102,7 +126,6 @@ class Generator:
             raise GetMusicError(f"{', '.join(overlap)} cannot be both kept and made")
         _require_present(path, keep, present, "keep")
         self._check_covered(make)
-        outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
         prepared = generation_input(
             song,
@@ -122,7 +145,7 @@ class Generator:
             made_notes = decode(_with_tokens(score, tokens), self.vocab, timeline, classes=make)
             tracks = [_source_out(s) for s in song.sources if s.instrument in keep]
             tracks += [self._made_track(c, made_notes.get(c, [])) for c in make]
-            _write(song, tracks, out_path)
+            _write(song, tracks, out_path, self.options.force)
             results.append(
                 Result(
                     out_path,
@@ -137,19 +160,24 @@ class Generator:
 
     def infill(
         self,
-        path: Path,
+        path: str | Path,
         bars: str,
-        tracks: list[str] | None = None,
-        outputs: list[Path] | None = None,
+        tracks: str | Sequence[str] | None = None,
+        outputs: Sequence[str | Path] | None = None,
         progress: Progress | None = None,
     ) -> list[Result]:
+        """Regenerate ``bars`` ("9-12" or "1-4,9-12") of ``tracks`` ("bass,piano" or a list; default: every class
+        present), keeping everything else. One Result per variation."""
         started = time.perf_counter()
-        song = read_midi(path, self.options.maps or None)
+        path = Path(path)
+        chosen = None if tracks is None else _classes(tracks)
+        bar_ranges = parse_bars(bars)
+        outputs = self._outputs(path, outputs)
+        song = read_midi(path, self.options.maps or None, self.options.limits)
         present = song.classes()
-        tracks = tracks or present
+        tracks = chosen or present
         _require_present(path, tracks, present, "infill")
         self._check_covered(tracks)
-        outputs = outputs or plan_outputs(path, None, None, self.options.variations, self.options.force)
 
         timeline = Timeline(song.ticks_per_beat, song.time_signatures)
         score, _ = encode(
@@ -159,7 +187,7 @@ class Generator:
             transpose=self.config.transpose,
         )
         n_columns = score.tokens.shape[1]
-        regions = [timeline.bar_range_to_columns(a, b, n_columns) for a, b in parse_bars(bars)]
+        regions = [timeline.bar_range_to_columns(a, b, n_columns) for a, b in bar_ranges]
         task = infill_task(score.tokens, regions, tracks, self.vocab.mask_id, self.vocab.empty_id)
         sampled = self._sample(task, score, progress, label=path.name)
 
@@ -187,8 +215,11 @@ class Generator:
                         ]
                         n_made += len(new)
                         notes = sorted(notes + new, key=lambda n: (n.start, n.pitch))
-                out_tracks.append(OutTrack(source.name, source.program, source.is_drum, notes))
-            _write(song, out_tracks, out_path)
+                program = source.program
+                if source.instrument in tracks:  # a program asked for a regenerated class applies to its tracks
+                    program = self.options.programs.get(source.instrument, program)
+                out_tracks.append(OutTrack(source.name, program, source.is_drum, notes))
+            _write(song, out_tracks, out_path, self.options.force)
             results.append(
                 Result(
                     out_path,
@@ -197,18 +228,31 @@ class Generator:
                     timeline.n_bars(n_columns),
                     n_made,
                     time.perf_counter() - started,
+                    changed_bars=bar_ranges,
                 )
             )
         return results
 
     # ----- shared steps -----
 
+    def _outputs(self, path: Path, outputs: Sequence[str | Path] | None) -> list[Path]:
+        """The given outputs (one per variation) or the default ones, checked before any work."""
+        if outputs is None:
+            return plan_outputs(path, None, None, self.options.variations, self.options.force)
+        paths = [Path(p) for p in outputs]
+        if len(paths) != self.options.variations:
+            raise GetMusicError(f"{len(paths)} output paths for {self.options.variations} variations")
+        for p in paths:
+            check_output(p, overwrite=self.options.force)
+        return paths
+
     def _check_covered(self, classes: list[str]) -> None:
         uncovered = [c for c in classes if c not in self.config.classes]
-        if uncovered and not self.options.force:
+        if uncovered and not self.options.allow_uncovered:
             raise GetMusicError(
                 f"model '{self.config.name}' was not trained on {', '.join(uncovered)} "
-                f"(it covers {_list(self.config.classes)}); use --force to try anyway"
+                f"(it covers {_list(self.config.classes)})",
+                cli_hint="use --allow-uncovered to try anyway",
             )
 
     def _chord_mode(self) -> str:
@@ -280,18 +324,24 @@ def parse_bars(text: str) -> list[tuple[int, int]]:
             else:
                 raise ValueError
         except ValueError:
-            raise GetMusicError(f"--bars {text!r}: write bar ranges like 9-12 or 1-4,9-12") from None
+            raise GetMusicError(f"bars {text!r}: write bar ranges like 9-12 or 1-4,9-12") from None
         if first < 1 or last < first:
-            raise GetMusicError(f"--bars {text!r}: bars count from 1 and a range goes up, like 9-12")
+            raise GetMusicError(f"bars {text!r}: bars count from 1 and a range goes up, like 9-12")
         ranges.append((first, last))
     return ranges
 
 
-def plan_outputs(path: Path, output: Path | None, out_dir: Path | None, variations: int, force: bool) -> list[Path]:
-    """Where the results of one input go: ``-o``, else ``--out-dir``/``IN.getmusic.mid``, else beside the input.
+def plan_outputs(
+    path: str | Path, output: str | Path | None, out_dir: str | Path | None, variations: int, force: bool
+) -> list[Path]:
+    """Where the results of one input go: ``output``, else ``out_dir``/``IN.getmusic.mid``, else beside the input.
 
-    Variations get -1..-N suffixes. Refuses (before any work) to overwrite an existing file without ``force``.
+    Variations get -1..-N suffixes (``out.mid`` → ``out-1.mid``, ``out-2.mid``, ...). Refuses (before any work)
+    an output that cannot be written, or an existing file without ``force``.
     """
+    path = Path(path)
+    output = None if output is None else Path(output)
+    out_dir = None if out_dir is None else Path(out_dir)
     if output is not None:
         base = output
     else:
@@ -301,10 +351,7 @@ def plan_outputs(path: Path, output: Path | None, out_dir: Path | None, variatio
     else:
         paths = [base.with_name(f"{base.stem}-{i}{base.suffix}") for i in range(1, variations + 1)]
     for p in paths:
-        if not p.parent.is_dir():
-            raise GetMusicError(f"folder {p.parent} does not exist")
-        if p.exists() and not force:
-            raise GetMusicError(f"{p} exists; use --force to overwrite it")
+        check_output(p, overwrite=force)
     return paths
 
 
@@ -312,10 +359,22 @@ def _list(classes: list[str]) -> str:
     return ", ".join(classes) or "no tracks"
 
 
+def _classes(value: str | Sequence[str], *, allow_empty: bool = False) -> list[str]:
+    """ "bass,drums" or ["bass", "drums"] (aliases allowed) → canonical classes in row order."""
+    from getmusic_cli.score.tracks import parse_class_list
+
+    text = value if isinstance(value, str) else ",".join(str(v) for v in value)
+    if allow_empty and not text.replace(",", "").strip():
+        return []
+    return parse_class_list(text)
+
+
 def _require_present(path: Path, wanted: list[str], present: list[str], verb: str) -> None:
     missing = [c for c in wanted if c not in present]
     if missing:
-        raise GetMusicError(f"{path.name} has no {', '.join(missing)} track to {verb} (it has: {_list(present)})")
+        raise GetMusicError(
+            f"{printable(path.name)} has no {', '.join(missing)} track to {verb} (it has: {_list(present)})"
+        )
 
 
 def _with_tokens(score: GETScore, tokens: np.ndarray) -> GETScore:
@@ -326,13 +385,14 @@ def _source_out(source) -> OutTrack:
     return OutTrack(source.name, source.program, source.is_drum, source.notes)
 
 
-def _write(song: Song, tracks: list[OutTrack], path: Path) -> None:
+def _write(song: Song, tracks: list[OutTrack], path: Path, overwrite: bool) -> None:
     write_midi(
         path,
         ticks_per_beat=song.ticks_per_beat,
         tempos=song.tempos,
         time_signatures=song.time_signatures,
         tracks=tracks,
+        overwrite=overwrite,
     )
 
 
@@ -344,6 +404,6 @@ def parse_programs(items: list[str]) -> dict[str, int]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not value.strip().isdigit() or not 0 <= int(value) <= 127:
-            raise GetMusicError(f"--program {item!r}: write CLASS=PROGRAM with a GM program 0-127, e.g. bass=33")
+            raise GetMusicError(f"program {item!r}: write CLASS=PROGRAM with a GM program 0-127, e.g. bass=33")
         programs[parse_class(name.strip())] = int(value)
     return programs
