@@ -141,8 +141,10 @@ def test_existing_output_is_not_overwritten(tmp_path):
     src = write_song(tmp_path / "song.mid")
     target = tmp_path / "song.getmusic.mid"
     target.write_bytes(b"precious")
-    with pytest.raises(GetMusicError, match="--force"):
+    with pytest.raises(GetMusicError, match="exists") as caught:
         plan_outputs(src, None, None, 1, False)
+    assert "--force" not in str(caught.value)  # the Python API has no flags; the CLI adds the hint
+    assert "--force" in caught.value.cli_message()
     assert plan_outputs(src, None, None, 1, True) == [target]
     assert target.read_bytes() == b"precious"
 

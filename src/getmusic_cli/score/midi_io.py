@@ -1,7 +1,7 @@
 """MIDI file <-> Song, with mido (score/smf.py does the events). The only module that reads or writes MIDI files.
 
 Reading checks the file before parsing it (header, chunk lengths, resolution) so that every bad file becomes one
-GetMusicError line, and turns whatever miditoolkit/mido still raise into one line as well. A file with only drums
+GetMusicError line, and turns whatever mido still raises into one line as well. A file with only drums
 reads fine (generating pitched tracks from drums is a legitimate request); commands that need pitched notes call
 `require_pitched(song)`.
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from getmusic_cli.errors import GetMusicError
+from getmusic_cli.errors import GetMusicError, first_line, os_reason, printable
+from getmusic_cli.files import check_output, write_atomically
 from getmusic_cli.score import smf
+from getmusic_cli.score.limits import Limits, check_file_size, check_length
 from getmusic_cli.score.mapping import map_tracks
 from getmusic_cli.score.song import MidiEvent, Note, Song, SourceTrack, TempoChange, TimeSignature
 from getmusic_cli.score.tracks import INSTRUMENTS, display_name
@@ -48,40 +49,41 @@ def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
     Unwraps RIFF-RMID files, and leaves out chunks mido would choke on although the music is fine: empty track
     chunks and chunks of unknown type.
     """
+    name = printable(path.name)
     if not data:
-        raise GetMusicError(f"{path.name}: empty file (0 bytes)")
+        raise GetMusicError(f"{name}: empty file (0 bytes)")
     if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
         data = data[data.index(b"MThd") :]
     if data[:4] != b"MThd":
-        raise GetMusicError(f"{path.name}: not a MIDI file (no 'MThd' header)")
+        raise GetMusicError(f"{name}: not a MIDI file (no 'MThd' header)")
     if len(data) < 14:
-        raise GetMusicError(f"{path.name}: truncated MIDI file (header cut short)")
+        raise GetMusicError(f"{name}: truncated MIDI file (header cut short)")
     header_len, fmt, n_tracks, division = struct.unpack(">IHHH", data[4:14])
     if fmt not in (0, 1):
-        raise GetMusicError(f"{path.name}: MIDI type {fmt} is not supported (only types 0 and 1)")
+        raise GetMusicError(f"{name}: MIDI type {fmt} is not supported (only types 0 and 1)")
     if division & 0x8000:
-        raise GetMusicError(f"{path.name}: SMPTE time division is not supported (need ticks per beat)")
+        raise GetMusicError(f"{name}: SMPTE time division is not supported (need ticks per beat)")
     if division == 0 or division > MAX_TICKS_PER_BEAT:
         raise GetMusicError(
-            f"{path.name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
+            f"{name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
         )
     pos = 8 + header_len
     chunks: list[bytes] = []
     found = 0
     while pos < len(data) and found < n_tracks:
         if len(data) - pos < 8:
-            raise GetMusicError(f"{path.name}: truncated MIDI file (chunk header cut short)")
+            raise GetMusicError(f"{name}: truncated MIDI file (chunk header cut short)")
         kind, length = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
         if pos + 8 + length > len(data):
             missing = pos + 8 + length - len(data)
-            raise GetMusicError(f"{path.name}: truncated MIDI file ({missing} bytes missing)")
+            raise GetMusicError(f"{name}: truncated MIDI file ({missing} bytes missing)")
         if kind == b"MTrk":
             found += 1
             if length:
                 chunks.append(data[pos : pos + 8 + length])
         pos += 8 + length
     if found < n_tracks:
-        raise GetMusicError(f"{path.name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
+        raise GetMusicError(f"{name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
     header = b"MThd" + struct.pack(">IHHH", 6, fmt, len(chunks), division)
     return fmt, header + b"".join(chunks)
 
@@ -95,9 +97,28 @@ def _parse(path: Path, data: bytes):
         return mido.MidiFile(file=io.BytesIO(data))
     except GetMusicError:
         raise
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, struct.error) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GetMusicError(f"{path.name}: corrupt MIDI data ({detail})") from None
+    except MemoryError:
+        raise GetMusicError(
+            f"{printable(path.name)}: corrupt MIDI data (it asks for more memory than there is)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure on bad bytes is the file's fault: one line
+        raise GetMusicError(f"{printable(path.name)}: corrupt MIDI data{_parser_detail(exc)}") from None
+
+
+def _parser_detail(exc: Exception) -> str:
+    """' (what the parser said)' when mido itself explains the problem; nothing for Python's own internals
+    ('list index out of range', 'max() arg is an empty sequence') that would only confuse a musician."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    raised_by_parser = bool(frames) and f"{os.sep}mido{os.sep}" in frames[-1]
+    internal = isinstance(exc, (IndexError, KeyError, TypeError, AttributeError, ZeroDivisionError, RecursionError))
+    text = first_line(exc)
+    if not raised_by_parser or internal or not text or "()" in text:
+        return ""
+    return f" ({text})"
 
 
 def _meta(midi, kind: str) -> list[tuple[int, object]]:
@@ -120,7 +141,8 @@ def _tempos(path: Path, midi) -> list[TempoChange]:
         bpm = float(mido.tempo2bpm(msg.tempo)) if msg.tempo > 0 else 0.0
         if not MIN_BPM <= bpm <= MAX_BPM:
             raise GetMusicError(
-                f"{path.name}: absurd tempo of {bpm:g} BPM at tick {tick} (expected {MIN_BPM:g}..{MAX_BPM:g})"
+                f"{printable(path.name)}: absurd tempo of {bpm:g} BPM at tick {tick} "
+                f"(expected {MIN_BPM:g}..{MAX_BPM:g})"
             )
         by_tick[tick] = bpm  # the last one at a tick wins
     tempos: list[TempoChange] = []
@@ -137,7 +159,8 @@ def _time_signatures(path: Path, midi) -> list[TimeSignature]:
     for tick, ts in _meta(midi, "time_signature"):
         num, den = int(ts.numerator), int(ts.denominator)
         if not 1 <= num <= 64 or den not in (1, 2, 4, 8, 16, 32, 64):
-            raise GetMusicError(f"{path.name}: absurd time signature {num}/{den} at tick {tick}")
+            den_text = str(den) if den <= 1024 else f"2^{den.bit_length() - 1}"
+            raise GetMusicError(f"{printable(path.name)}: absurd time signature {num}/{den_text} at tick {tick}")
         by_tick[tick] = (num, den)
     signatures: list[TimeSignature] = []
     for tick, (num, den) in sorted(by_tick.items()):
@@ -183,20 +206,24 @@ def _name_channels(sources: list[SourceTrack]) -> None:
         s.name = base if seen[base] == 1 else f"{base} {seen[base]}"
 
 
-def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song:
+def read_midi(path: str | Path, overrides: dict[str, str] | None = None, limits: Limits | None = None) -> Song:
     """Read a type 0/1 MIDI file into a Song: original tracks mapped to classes (`overrides`: see tracks.map_tracks).
 
     Zero-length notes are ignored (and counted in the track's reason). Raises GetMusicError with one line for a
-    missing, empty, non-MIDI, truncated or corrupt file, absurd resolution/tempo/meter, no notes, or no note left
-    in any class.
+    missing, empty, non-MIDI, truncated or corrupt file, absurd resolution/tempo/meter, no notes, no note left
+    in any class, or a song longer than ``limits`` (default: ``Limits.from_env()``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise GetMusicError(f"{path}: no such file")
+    limits = limits or Limits.from_env()
     try:
+        if path.is_dir():
+            raise GetMusicError(f"{printable(path)}: is a directory, not a MIDI file")
+        if not path.is_file():
+            raise GetMusicError(f"{printable(path)}: no such file")
+        check_file_size(printable(path.name), path.stat().st_size, limits)
         data = path.read_bytes()
     except OSError as exc:
-        raise GetMusicError(f"{path}: cannot read ({exc.strerror})") from None
+        raise GetMusicError(f"{printable(path)}: cannot read ({os_reason(exc)})") from None
     midi_type, data = _clean_container(path, data)
     midi = _parse(path, data)
     tpb = int(midi.ticks_per_beat)
@@ -204,8 +231,11 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song
     signatures = _time_signatures(path, midi)
     parts, song_events = smf.read_parts(midi)
     sources, zero_length = _sources(parts, midi_type)
+    # Meter and tempo events count too: the timeline walks up to them (inspect names their bars).
+    end_tick = max([n.end for s in sources for n in s.notes] + [t.tick for t in tempos] + [t.tick for t in signatures])
+    check_length(printable(path.name), tpb, tempos, signatures, end_tick, limits)
     if not sources:
-        raise GetMusicError(f"{path.name}: no notes in this MIDI file")
+        raise GetMusicError(f"{printable(path.name)}: no notes in this MIDI file")
     map_tracks(sources, overrides, ticks_per_beat=tpb)
     if midi_type == 0:
         _name_channels(sources)
@@ -219,7 +249,9 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song
             notes[cls] = sorted(merged, key=lambda n: (n.start, n.pitch, n.end, n.velocity))
     if not notes:
         dropped = "; ".join(f"{s.index} {display_name(s)!r}: {s.reason}" for s in sources)
-        raise GetMusicError(f"{path.name}: every track was dropped ({dropped}); map one with --map NAME=class")
+        raise GetMusicError(
+            f"{printable(path.name)}: every track was dropped ({dropped}); map one with --map NAME=class"
+        )
     return Song(
         ticks_per_beat=tpb,
         tempos=tempos,
@@ -240,12 +272,6 @@ def require_pitched(song: Song, path: str | Path | None = None) -> None:
 
 
 # ----- writing ----------------------------------------------------------------------------------------------------
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def assign_channels(tracks: list[OutTrack], song_events: list[MidiEvent] = ()) -> list[str]:
@@ -328,11 +354,13 @@ def write_midi(
     tracks: list[OutTrack],
     events: list[MidiEvent] = (),
     end_of_file: int = 0,
+    overwrite: bool = True,
 ) -> Path:
     """Write a type-1 MIDI file atomically (temporary file in the same folder, then rename). Returns the path.
 
     The first track holds the tempo and meter maps and the song's `events`; each OutTrack follows with its events
     and notes on its channel (assign_channels picks one for tracks without). `end_of_file` keeps trailing silence.
+    Without ``overwrite`` a file that exists by the time of the rename is left alone (GetMusicError).
     """
     path = Path(path)
     assign_channels(tracks, list(events))
@@ -340,16 +368,5 @@ def write_midi(
     taken = {t.channel for t in tracks}
     conductor = _conductor(tempos, time_signatures, list(events), taken)
     midi = smf.build_file(ticks_per_beat, conductor, [_track_events(t) for t in tracks], end=end_of_file)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise GetMusicError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            midi.save(file=handle)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    check_output(path, overwrite=True)
+    return write_atomically(path, lambda handle: midi.save(file=handle), overwrite=overwrite)
