@@ -54,6 +54,8 @@ class Result:
     bars: int
     notes_made: int
     seconds: float
+    infilled: list[tuple[int, int]] = field(default_factory=list)  # infill: the bars redone, 1-based inclusive
+    previews: list[Path] = field(default_factory=list)  # WAV / PNG written beside the output (--preview, --plot)
 
 
 class Generator:
@@ -187,6 +189,7 @@ class Generator:
                     timeline.n_bars(n_columns),
                     n_made,
                     time.perf_counter() - started,
+                    parse_bars(bars),
                 )
             )
         return results
