@@ -48,7 +48,21 @@ def test_infill_plot_and_preview_with_variations(cli, tmp_path, make_band, one_t
     pytest.importorskip("symusic")
     pytest.importorskip("matplotlib")
     src = make_band(tmp_path / "band.mid")
-    res = cli("infill", src, "--bars", "3-4", "--tracks", "bass", "--variations", "2", "--seed", "3", "--preview", "--plot", *FAST)
+    res = cli(
+        "infill",
+        src,
+        "--bars",
+        "3-4",
+        "--tracks",
+        "bass",
+        "--variations",
+        "2",
+        "--seed",
+        "3",
+        "--preview",
+        "--plot",
+        *FAST,
+    )
     assert res.exit_code == 0, res.stderr
     for i in (1, 2):
         for suffix in (".mid", ".wav", ".png"):
