@@ -125,3 +125,28 @@ def test_a_file_that_is_not_a_soundfont_is_refused(cli, tmp_path, monkeypatch, m
     res = cli("render", src)
     assert res.exit_code == 1 and "not a SoundFont 2" in res.stderr
     assert not (tmp_path / "band.wav").exists()
+
+
+def test_notes_that_hang_the_synthesizer_are_played_lower(tmp_path):
+    import miditoolkit
+
+    midi = miditoolkit.MidiFile(ticks_per_beat=480)
+    for program, key in ((33, 107), (80, 107), (29, 102)):  # each alone hangs symusic 0.5.9 with TimGM6mb
+        track = miditoolkit.Instrument(program=program, name=f"p{program}")
+        track.notes = [miditoolkit.Note(100, key, 0, 960), miditoolkit.Note(100, 60, 960, 1920)]
+        midi.instruments.append(track)
+    midi.dump(str(tmp_path / "high.mid"))
+    wav = audio.render_wav(tmp_path / "high.mid", tmp_path / "high.wav")  # the timeout guard fails it otherwise
+    samples, rate = read_wav(wav)
+    assert abs(len(samples) / rate - 2.0) < 0.1 and np.abs(samples[: rate // 2]).max() > 0.1
+
+
+def test_a_synthesizer_that_does_not_finish_is_one_line(cli, tmp_path, monkeypatch, make_band):
+    src = make_band(tmp_path / "band.mid")
+    monkeypatch.setattr(audio, "TIMEOUT_BASE", 0.01)
+    monkeypatch.setattr(audio, "TIMEOUT_PER_SECOND", 0.0)
+    res = cli("render", src)
+    assert res.exit_code == 1
+    [line] = res.stderr.strip().splitlines()
+    assert "did not finish" in line and "--soundfont" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["band.mid"]  # no WAV, no temporary file

@@ -29,6 +29,9 @@ INSTALL_HINT = "pip install 'getmusic-cli[audio]'"
 # synthesizer runs in a child process that is stopped after this long (seconds; it renders 100x real time).
 TIMEOUT_BASE = 30.0
 TIMEOUT_PER_SECOND = 0.5
+# Keys above this hang symusic with TimGM6mb on some programs (measured for every program: see the README); with
+# that soundfont such notes are played octaves lower in the preview. The MIDI file is never changed.
+TIMGM6MB_HIGHEST_KEY = 101
 
 
 def find_soundfont(soundfont: str | Path | None = None) -> Path:
@@ -63,12 +66,27 @@ def require_audio(soundfont: str | Path | None = None) -> Path:
     return find_soundfont(soundfont)
 
 
+def fold_high_notes(score, highest: int) -> int:
+    """Move pitched notes above ``highest`` down by octaves until they fit (drums untouched); returns how many."""
+    moved = 0
+    for track in score.tracks:
+        if track.is_drum:
+            continue
+        for note in track.notes:
+            if note.pitch > highest:
+                note.pitch -= 12 * -(-(note.pitch - highest) // 12)
+                moved += 1
+    return moved
+
+
 def synthesize(midi: str | Path, soundfont: Path) -> np.ndarray:
     """The song as float32 stereo, shape (samples, 2), peak-normalised to PEAK with a short fade at the end."""
     import symusic
 
     try:
         score = symusic.Score(str(midi))
+        if soundfont.name == PACKAGED_SOUNDFONT[1]:
+            fold_high_notes(score, TIMGM6MB_HIGHEST_KEY)
         audio = symusic.Synthesizer(str(soundfont), SAMPLE_RATE, 0).render(score, True)
     except RuntimeError as exc:
         raise GetMusicError(f"{Path(midi).name}: cannot be rendered ({str(exc).splitlines()[0]})") from None
