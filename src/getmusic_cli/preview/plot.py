@@ -145,7 +145,7 @@ def plot_before_after(
 
     def draw(ax, song: Song, side: str, lane: str, start: int, end: int) -> None:
         groups: dict[str, list] = {}
-        for cls in INSTRUMENTS:
+        for cls in reversed(INSTRUMENTS):  # drawn in this order: the lead on top, then the bass
             if (cls == "drums") != (lane == "drums"):
                 continue
             for n in song.notes.get(cls, []):
