@@ -131,7 +131,7 @@ def test_notes_that_hang_the_synthesizer_are_played_lower(tmp_path):
     import miditoolkit
 
     midi = miditoolkit.MidiFile(ticks_per_beat=480)
-    for program, key in ((33, 107), (80, 107), (29, 102)):  # each alone hangs symusic 0.5.9 with TimGM6mb
+    for program, key in ((33, 107), (80, 107), (70, 101)):  # each alone hangs symusic 0.5.9 with TimGM6mb
         track = miditoolkit.Instrument(program=program, name=f"p{program}")
         track.notes = [miditoolkit.Note(100, key, 0, 960), miditoolkit.Note(100, 60, 960, 1920)]
         midi.instruments.append(track)

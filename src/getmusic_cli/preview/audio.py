@@ -29,9 +29,10 @@ INSTALL_HINT = "pip install 'getmusic-cli[audio]'"
 # synthesizer runs in a child process that is stopped after this long (seconds; it renders 100x real time).
 TIMEOUT_BASE = 30.0
 TIMEOUT_PER_SECOND = 0.5
-# Keys above this hang symusic with TimGM6mb on some programs (measured for every program: see the README); with
-# that soundfont such notes are played octaves lower in the preview. The MIDI file is never changed.
-TIMGM6MB_HIGHEST_KEY = 101
+# Keys above this (E7) hang symusic 0.5.9 with TimGM6mb on some programs: measured one note at a time for all 128
+# programs and the drum kit, 90 of the (program, key) pairs hang, every one at key 101-108 (program 70 at 101),
+# none on the drum kit. With that soundfont such notes are played octaves lower; the MIDI file is never changed.
+TIMGM6MB_HIGHEST_KEY = 100
 
 
 def find_soundfont(soundfont: str | Path | None = None) -> Path:
