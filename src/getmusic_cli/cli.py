@@ -108,6 +108,10 @@ _out_opt = typer.Option(
 )
 _out_dir_opt = typer.Option(None, "--out-dir", help="Folder for the outputs (IN.getmusic.mid).")
 _cache_opt = typer.Option(None, "--cache-dir", help="Model cache folder (default: the user cache dir).")
+_preview_opt = typer.Option(False, "--preview", help="Also write OUT.wav beside each output (the 'audio' extra).")
+_plot_opt = typer.Option(
+    False, "--plot", help="Also write OUT.png: input above, output below, made notes highlighted (the 'plot' extra)."
+)
 
 
 def _options(
@@ -164,6 +168,12 @@ def _inputs(inputs, example: bool, output, out_dir):
     return inputs, out_dir
 
 
+def _with_previews(preview: bool, plot: bool, options, work):
+    from getmusic_cli.preview.run import PreviewRequest, with_previews
+
+    return with_previews(PreviewRequest(preview, plot, options.force, options.maps), work)
+
+
 def _run_files(inputs, output, out_dir, options, work) -> None:
     """Run ``work(generator, path, outputs, progress)`` on each input; report failures, go on, exit 1 at the end."""
     from rich.progress import (
@@ -209,9 +219,11 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
                 bar.advance(files_task)
     if results:
         table = Table(title="getmusic")
-        for col in ("output", "kept", "made", "bars", "notes made", "seconds"):
+        previews = any(r.previews for r in results)
+        for col in ("output", "kept", "made", "bars", "notes made", "seconds") + ("preview",) * previews:
             table.add_column(col)
         for r in results:
+            links = [f"[link={p.resolve().as_uri()}]{escape(p.name)}[/link]" for p in r.previews]
             table.add_row(
                 str(r.path),
                 r.kept_text(),
@@ -219,6 +231,7 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
                 str(r.bars),
                 str(r.notes_made),
                 f"{r.seconds:.1f}",
+                *(["\n".join(links)] if previews else []),
             )
         console.print(table)
         for r in results:
@@ -261,6 +274,8 @@ def generate(
     force: bool = _force_opt,
     allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
+    preview: bool = _preview_opt,
+    plot: bool = _plot_opt,
 ) -> None:
     """Generate tracks (--make) conditioned on the kept ones (--keep).
 
@@ -301,9 +316,10 @@ def generate(
         cache_dir,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(
-        inputs, output, out_dir, options, lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress)
+    work = _with_previews(
+        preview, plot, options, lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress)
     )
+    _run_files(inputs, output, out_dir, options, work)
 
 
 @app.command()
@@ -333,6 +349,8 @@ def infill(
     force: bool = _force_opt,
     allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
+    preview: bool = _preview_opt,
+    plot: bool = _plot_opt,
 ) -> None:
     """Regenerate chosen bars (and tracks) of a song, keeping everything else.
 
@@ -367,9 +385,10 @@ def infill(
         cache_dir,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(
-        inputs, output, out_dir, options, lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress)
+    work = _with_previews(
+        preview, plot, options, lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress)
     )
+    _run_files(inputs, output, out_dir, options, work)
 
 
 # ----- inspect -----
@@ -396,6 +415,25 @@ def inspect(
     render(result, console)
     if plot is not None:
         console.print(f"piano roll: {plot_piano_roll(result, plot)}", highlight=False)
+
+
+# ----- render -----
+
+
+@app.command()
+def render(
+    song: Path = typer.Argument(..., help="MIDI file to play."),
+    output: Path = typer.Option(None, "--output", "-o", help="WAV file to write (default: SONG.wav beside it)."),
+    soundfont: Path = typer.Option(
+        None, "--soundfont", help="A General MIDI .sf2 (default: $GETMUSIC_SOUNDFONT, else the packaged TimGM6mb)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing WAV file."),
+) -> None:
+    """Render a MIDI file to a WAV file with a General MIDI soundfont (the 'audio' extra)."""
+    from getmusic_cli.preview.audio import render_file
+
+    wav, seconds = render_file(song, output, soundfont, force)
+    console.print(f"wrote [link={wav.resolve().as_uri()}]{escape(str(wav))}[/link] ({seconds:.1f} s)", highlight=False)
 
 
 # ----- train / evaluate -----

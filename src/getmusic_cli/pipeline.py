@@ -82,6 +82,8 @@ class Result:
         ranges = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in self.changed_bars)
         return f"{made} (bars {ranges} only)"
 
+    previews: list[Path] = field(default_factory=list)  # WAV / PNG written beside the output (--preview, --plot)
+
 
 class Generator:
     """A loaded model plus the options; generate/infill any number of songs with it."""
