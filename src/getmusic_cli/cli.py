@@ -73,6 +73,12 @@ _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. '
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
 _map_opt = typer.Option(None, "--map", help="Override the track mapping: 'NAME_OR_INDEX=class' (repeatable).")
 _program_opt = typer.Option(None, "--program", help="GM program of a generated class: 'bass=33' (repeatable).")
+_range_opt = typer.Option(
+    None,
+    "--range",
+    help="Pitch range of a generated class, note names or MIDI numbers: 'bass=E1-C3' (repeatable; "
+    "defaults: bass E1-C4, lead E2-C7, guitar E2-E6, strings C2-C7, piano A0-C8, drums GM kit keys 35-81).",
+)
 _force_opt = typer.Option(False, "--force", help="Overwrite existing outputs; make classes the model does not cover.")
 _out_opt = typer.Option(None, "--output", "-o", help="Output MIDI file (one input only).")
 _out_dir_opt = typer.Option(None, "--out-dir", help="Folder for the outputs (IN.getmusic.mid).")
@@ -94,8 +100,10 @@ def _options(
     programs,
     force,
     cache_dir,
+    ranges=None,
 ):
     from getmusic_cli.pipeline import Options, parse_programs
+    from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
@@ -113,6 +121,7 @@ def _options(
         no_chords=no_chords,
         maps=parse_map_option(maps or []),
         programs=parse_programs(programs or []),
+        ranges=parse_range_option(ranges or []),
         force=force,
         cache_dir=cache_dir,
     )
@@ -215,6 +224,7 @@ def generate(
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
     programs: list[str] = _program_opt,
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
     cache_dir: Path = _cache_opt,
 ) -> None:
@@ -240,6 +250,7 @@ def generate(
         programs,
         force,
         cache_dir,
+        ranges=ranges,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(
@@ -268,6 +279,7 @@ def infill(
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
     cache_dir: Path = _cache_opt,
 ) -> None:
@@ -292,6 +304,7 @@ def infill(
         [],
         force,
         cache_dir,
+        ranges=ranges,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     _run_files(

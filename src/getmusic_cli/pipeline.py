@@ -42,6 +42,7 @@ class Options:
     no_chords: bool = False
     maps: dict[str, str] = field(default_factory=dict)  # track name or index -> class
     programs: dict[str, int] = field(default_factory=dict)  # class -> GM program for generated tracks
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (low, high) MIDI pitch, on defaults
     force: bool = False
     cache_dir: Path | None = None
 
@@ -221,6 +222,7 @@ class Generator:
 
         from getmusic_cli.model.sampler import SamplerOptions
         from getmusic_cli.model.windows import sample_windows
+        from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
 
         n = self.options.variations
         device = self.denoiser.device
@@ -231,6 +233,7 @@ class Generator:
             temperature=self.options.temperature,
             top_p=self.options.top_p,
             seed=self.options.seed,
+            allowed_ids=allowed_pitch_ids(self.vocab, class_ranges(self.options.ranges), score.pitch_shift),
         )
         report = (lambda done, total: progress(label, done, total)) if progress else None
         out = sample_windows(
