@@ -361,9 +361,13 @@ def train(
     compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     workers: int = typer.Option(-1, "--workers", help="Processes for reading MIDI (-1: one per CPU)."),
     prepare_only: bool = typer.Option(False, "--prepare-only", help="Build the data set under -o and stop."),
+    source_weights: list[str] = typer.Option(
+        None, "--source-weights", help="Sampling weight of a top-level data folder: 'mma=0.5,bach=2' (default 1)."
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
+    from getmusic_cli.train.weights import parse_source_weights
 
     options = TrainOptions(
         data_dir=data_dir,
@@ -383,6 +387,7 @@ def train(
         compile=compile,
         workers=workers,
         prepare_only=prepare_only,
+        source_weights=parse_source_weights(source_weights),
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:
