@@ -32,7 +32,7 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
-ALL_SOURCES = ("freedoom", "music21", "mma", "lmms", "hydrogen")
+ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen")
 # OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
 MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen")
 
@@ -248,6 +248,61 @@ def _render_and_mark(job: tuple) -> dict:
     return result
 
 
+def build_hydrogen(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    """Hydrogen's demo drum songs as drum-only GM MIDI (kit pieces mapped to GM keys by name)."""
+    from corpus import hydrogen
+
+    from getmusic_cli.score.midi_io import OutTrack, write_midi
+    from getmusic_cli.score.song import TempoChange, TimeSignature
+
+    package = debian.fetch("hydrogen-data", cache)
+    files, skipped = [], []
+    for src in sorted((package.root / hydrogen.SONG_DIR).glob("*.h2song")):
+        if src.name in hydrogen.EXCLUDED:
+            skipped.append({"original": f"hydrogen-data:{src.name}", "reason": hydrogen.EXCLUDED[src.name]})
+            continue
+        song = hydrogen.parse(src.read_text(encoding="utf-8"))
+        sigs, last = [], None
+        for tick, num, den in song.bars:
+            if (num, den) != last:
+                sigs.append(TimeSignature(tick, num, den))
+                last = (num, den)
+        rel = f"hydrogen/{src.stem}.mid"
+        tmp = cache / "hydrogen" / f"{src.stem}.mid"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        write_midi(
+            tmp,
+            ticks_per_beat=hydrogen.TICKS_PER_BEAT,
+            tempos=[TempoChange(0, song.bpm)],
+            time_signatures=sigs,
+            tracks=[OutTrack("drums", 0, True, song.notes)],
+        )
+        data = tmp.read_bytes()
+        write_if_changed(out / rel, data)
+        files.append(
+            {
+                "path": rel,
+                "source": "hydrogen",
+                "collection": "hydrogen",
+                "original": f"hydrogen-data:{src.relative_to(package.root)}",
+                "duplicates": [],
+                "licence": hydrogen.LICENCE,
+                "unmapped_kit_pieces": song.unmapped,
+                "sha256": sha256_bytes(data),
+            }
+        )
+    log(f"hydrogen-data {package.version}: {len(files)} drum songs, {len(skipped)} left out")
+    info = {
+        "package": "hydrogen-data (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": hydrogen.LICENCE,
+        "excluded": hydrogen.EXCLUDED,
+    }
+    return files, skipped, info
+
+
 def remove_stale(out: Path, keep: set[str]) -> int:
     removed = 0
     for folder in MANAGED:
@@ -316,6 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         files += f
         skipped += s
         source_info["mma"] = info
+    if "hydrogen" in sources:
+        f, s, info = build_hydrogen(out, cache, log)
+        files += f
+        skipped += s
+        source_info["hydrogen"] = info
     removed = remove_stale(out, {f["path"] for f in files})
     if removed:
         log(f"removed {removed} stale files")
