@@ -159,6 +159,12 @@ class Generator:
         def inside(note: Note) -> bool:
             return any(a <= note.start < b for a, b in tick_regions)
 
+        def cut(note: Note) -> Note:
+            # A made note ends with its region: one ringing into the kept bars could overlap a kept note of the
+            # same pitch, and MIDI's note-off pairing would then shorten or lengthen the kept one.
+            end = min(note.end, next(b for a, b in tick_regions if a <= note.start < b))
+            return Note(note.start, end, note.pitch, note.velocity)
+
         results = []
         for out_path, tokens in zip(outputs, sampled):
             made_notes = decode(_with_tokens(score, tokens), self.vocab, timeline, classes=tracks)
@@ -172,7 +178,7 @@ class Generator:
                     if source.instrument not in placed:  # new notes go to the first track of their class
                         placed.add(source.instrument)
                         new = [
-                            self._velocity(n, source.instrument)
+                            self._velocity(cut(n), source.instrument)
                             for n in made_notes.get(source.instrument, [])
                             if inside(n)
                         ]
