@@ -303,6 +303,18 @@ def build_hydrogen(out: Path, cache: Path, log) -> tuple[list[dict], list[dict],
     return files, skipped, info
 
 
+# Data licences from the most to the least demanding: a model trained on the corpus carries the first one present.
+LICENCE_ORDER = ("GPL-2.0-or-later", "BSD-3-Clause")
+
+
+def strongest_licence(files: list[dict]) -> str:
+    present = {f["licence"] for f in files}
+    for licence in LICENCE_ORDER:
+        if licence in present:
+            return licence
+    return "public domain"
+
+
 def remove_stale(out: Path, keep: set[str]) -> int:
     removed = 0
     for folder in MANAGED:
@@ -387,11 +399,13 @@ def main(argv: list[str] | None = None) -> int:
             f.update({"bars": 0, "classes": {}, "error": str(exc)})
     split_rule = assign_splits(files)
     stats = summarize(files)
+    strongest = strongest_licence(files)
     elapsed = round(time.time() - started, 1)
     manifest = {
         "recipe": "training/build_corpus.py",
         "recipe_version": RECIPE_VERSION,
         "sources": source_info,
+        "strongest_licence": strongest,
         "split_rule": split_rule,
         "stats": stats,
         "build_seconds": elapsed,
