@@ -36,6 +36,7 @@ def test_parse_range_option():
     assert parse_range_option(["bass=E1-C3", "lead=60-84"]) == {"bass": (28, 48), "lead": (60, 84)}
     assert parse_range_option(["bass=E1-C3,drums=35-59"]) == {"bass": (28, 48), "drums": (35, 59)}
     assert parse_range_option(["Bass = C-1 - C0"]) == {"bass": (0, 12)}
+    assert parse_range_option(["bass=0-127", "lead=C-1-9"]) == {"bass": (0, 127), "lead": (0, 9)}
 
 
 @pytest.mark.parametrize(

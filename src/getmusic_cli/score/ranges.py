@@ -51,7 +51,7 @@ def parse_range_option(items: Iterable[str]) -> dict[str, tuple[int, int]]:
         for part in (p for p in item.split(",") if p.strip()):
             name, sep, span = part.partition("=")
             # A range separator is the '-' that follows a digit ('C-1-C3' has a negative octave first).
-            m = re.match(r"^\s*(.+?\d)\s*-\s*(\S.*?)\s*$", span) if sep else None
+            m = re.match(r"^\s*(.*?\d)\s*-\s*(\S.*?)\s*$", span) if sep else None
             if not m:
                 raise GetMusicError(f"--range {part.strip()!r}: write CLASS=LOW-HIGH, e.g. bass=E1-C3 or bass=28-48")
             try:
