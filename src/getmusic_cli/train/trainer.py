@@ -24,7 +24,7 @@ from getmusic_cli.train import distributed as dd
 from getmusic_cli.train.checkpoint import (
     CHECKPOINT_NAME,
     flatten_optimizer,
-    load_checkpoint,
+    load_latest_good,
     save_checkpoint,
     unflatten_optimizer,
     unique_state,
@@ -324,7 +324,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     ema = EMA(network, options.ema_decay)
     step = 0
     if record is not None and (run_dir / CHECKPOINT_NAME).is_file():
-        step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device)
+        step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device, show)
     elif record is not None:
         pass  # the run stopped before its first checkpoint: start it again from step 0
     elif main:
@@ -473,8 +473,10 @@ def _save(path: Path, network, optimizer, ema: EMA, t_sampler, step: int, config
     save_checkpoint(path, tensors, state)
 
 
-def _restore(path: Path, network, optimizer, ema: EMA, t_sampler, device) -> int:
-    tensors, state = load_checkpoint(path)
+def _restore(path: Path, network, optimizer, ema: EMA, t_sampler, device, show=None) -> int:
+    tensors, state, note = load_latest_good(path)
+    if note and show is not None:
+        show.print(f"warning: {note}", highlight=False)
     try:
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         missing, unexpected = network.load_state_dict(model_state, strict=False)
