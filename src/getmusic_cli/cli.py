@@ -99,6 +99,12 @@ _map_opt = typer.Option(
     "(repeatable; index from 0, as inspect lists them).",
 )
 _program_opt = typer.Option(None, "--program", help="GM program of a generated class: 'bass=33' (repeatable).")
+_range_opt = typer.Option(
+    None,
+    "--range",
+    help="Pitch range of a generated class, note names or MIDI numbers: 'bass=E1-C3' (repeatable; "
+    "defaults: bass E1-C4, lead E2-C7, guitar E2-E6, strings C2-C7, piano A0-C8, drums GM kit keys 35-81).",
+)
 _force_opt = typer.Option(False, "--force", help="Overwrite existing output files.")
 _uncovered_opt = typer.Option(
     False, "--allow-uncovered", help="Make classes the model was not trained on (its card says what it covers)."
@@ -130,8 +136,10 @@ def _options(
     force,
     allow_uncovered,
     cache_dir,
+    ranges=None,
 ):
     from getmusic_cli.pipeline import Options, parse_programs
+    from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
@@ -149,6 +157,7 @@ def _options(
         no_chords=no_chords,
         maps=parse_map_option(maps or []),
         programs=parse_programs(programs or []),
+        ranges=parse_range_option(ranges or []),
         force=force,
         allow_uncovered=allow_uncovered,
         cache_dir=cache_dir,
@@ -271,6 +280,7 @@ def generate(
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
     programs: list[str] = _program_opt,
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
     allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
@@ -314,6 +324,7 @@ def generate(
         force,
         allow_uncovered,
         cache_dir,
+        ranges=ranges,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -346,6 +357,7 @@ def infill(
     programs: list[str] = typer.Option(
         None, "--program", help="GM program for the regenerated classes' tracks: 'bass=33' (repeatable)."
     ),
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
     allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
@@ -383,6 +395,7 @@ def infill(
         force,
         allow_uncovered,
         cache_dir,
+        ranges=ranges,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -459,9 +472,13 @@ def train(
     compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     workers: int = typer.Option(-1, "--workers", help="Processes for reading MIDI (-1: one per CPU)."),
     prepare_only: bool = typer.Option(False, "--prepare-only", help="Build the data set under -o and stop."),
+    source_weights: list[str] = typer.Option(
+        None, "--source-weights", help="Sampling weight of a top-level data folder: 'mma=0.5,bach=2' (default 1)."
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
+    from getmusic_cli.train.weights import parse_source_weights
 
     options = TrainOptions(
         data_dir=data_dir,
@@ -481,6 +498,7 @@ def train(
         compile=compile,
         workers=workers,
         prepare_only=prepare_only,
+        source_weights=parse_source_weights(source_weights),
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:

@@ -53,6 +53,7 @@ class Options:
     no_chords: bool = False
     maps: dict[str, str] = field(default_factory=dict)  # track name or index -> class
     programs: dict[str, int] = field(default_factory=dict)  # class -> GM program for generated tracks
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (low, high) MIDI pitch, on defaults
     force: bool = False  # overwrite existing outputs
     allow_uncovered: bool = False  # make classes the model was not trained on
     cache_dir: Path | None = None
@@ -212,11 +213,17 @@ class Generator:
         def inside(note: Note) -> bool:
             return any(a <= note.start < b for a, b in tick_regions)
 
+        def cut(note: Note) -> Note:
+            # A made note ends with its region: one ringing into the kept bars could overlap a kept note of the
+            # same pitch, and MIDI's note-off pairing would then shorten or lengthen the kept one.
+            end = min(note.end, next(b for a, b in tick_regions if a <= note.start < b))
+            return Note(note.start, end, note.pitch, note.velocity)
+
         results = []
         homes = {c: [s for s in song.sources if s.instrument == c] for c in tracks}
         for out_path, tokens in zip(outputs, sampled):
             made_notes = decode(_with_tokens(score, tokens), self.vocab, timeline, classes=tracks)
-            new = {c: [self._velocity(n, c) for n in made_notes.get(c, []) if inside(n)] for c in tracks}
+            new = {c: [self._velocity(cut(n), c) for n in made_notes.get(c, []) if inside(n)] for c in tracks}
             shares = {c: _split(new[c], homes[c], song.ticks_per_beat) for c in tracks}
             out_tracks = []
             for source in song.sources:
@@ -282,6 +289,7 @@ class Generator:
 
         from getmusic_cli.model.sampler import SamplerOptions
         from getmusic_cli.model.windows import sample_windows
+        from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
 
         n = self.options.variations
         device = self.denoiser.device
@@ -292,6 +300,7 @@ class Generator:
             temperature=self.options.temperature,
             top_p=self.options.top_p,
             seed=self.options.seed,
+            allowed_ids=allowed_pitch_ids(self.vocab, class_ranges(self.options.ranges), score.pitch_shift),
         )
         report = (lambda done, total: progress(label, done, total)) if progress else None
         out = sample_windows(

@@ -8,7 +8,7 @@ Only the ids allowed in a row are ever scored (Denoiser.log_probs), and only for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +24,9 @@ class SamplerOptions:
     temperature: float = 1.0  # <= 0 means argmax
     top_p: float = 1.0
     seed: int | None = None
+    # Row -> the ids the sampler may draw in that row (e.g. a class's playable range); None, or a row missing,
+    # means vocab.allowed_ids(row).
+    allowed_ids: dict[int, Sequence[int]] | None = None
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
@@ -105,8 +108,9 @@ def sample(
         gen.seed()
     else:
         gen.manual_seed(int(options.seed))
+    chosen_ids = options.allowed_ids or {}
     allowed = {
-        row: torch.as_tensor(np.asarray(vocab.allowed_ids(row)), dtype=torch.long, device=device)
+        row: torch.as_tensor(np.asarray(chosen_ids.get(row, vocab.allowed_ids(row))), dtype=torch.long, device=device)
         for row in range(2 * N_INSTRUMENT_TRACKS)
     }
 

@@ -6,6 +6,7 @@ after it, so a 200-bar song comes out whole and continuous. Windows start on bar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -54,7 +55,7 @@ def sample_windows(
         if not (part == vocab.mask_id).any():
             continue  # an earlier window already produced all of it
         seed = None if options.seed is None else options.seed + k
-        opts = SamplerOptions(steps=options.steps, temperature=options.temperature, top_p=options.top_p, seed=seed)
+        opts = dataclasses.replace(options, seed=seed)
         done_before = k * steps
 
         def report(done: int, _total: int, offset: int = done_before) -> None:

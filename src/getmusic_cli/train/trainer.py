@@ -65,6 +65,7 @@ class TrainOptions:
     init: str | None = None  # a model to fine-tune (anything resolve_model accepts)
     workers: int = -1  # data-building processes
     prepare_only: bool = False  # build the data set and stop
+    source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -254,6 +255,10 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             raise GetMusicError("rank 0 could not build the data set (see its message)")
         if data is None:
             data = open_dataset(data_dir)
+        if options.source_weights:
+            from getmusic_cli.train.weights import WeightedWindows, weighted_indices
+
+            data.train = WeightedWindows(data.train, weighted_indices(data.files, options.source_weights))
         if show is not None:
             show.print(f"data: {data.summary()}")
             skipped = data.skipped
