@@ -7,7 +7,8 @@ chords heard in them (``--no-chords``: none; ``--oracle-chords``: the whole real
 setting, labelled so) and the made classes masked. A window counts only if every kept class plays in it and
 every made class plays in the real song in it.
 
-Every system is scored on the same windows in the same run:
+The model and the random reference sample as ``generate`` does, with the default playable range of each class
+(``score.ranges``). Every system is scored on the same windows in the same run:
 
 * ``model``: the model under test;
 * ``rule accompanist``: roots on the beat, a rock beat, block chords (``eval.rule``), from the same chords;
@@ -308,6 +309,7 @@ def _run_network(bundle, cases: list[SongCase], options: EvalOptions, progress=N
     from getmusic_cli.model.sampler import SamplerOptions, sample
     from getmusic_cli.runtime.loader import load_denoiser
     from getmusic_cli.score.codec import GETScore, decode
+    from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
 
     denoiser = load_denoiser(bundle, device=options.device)
     vocab, length = bundle.vocab, bundle.config.train_length
@@ -315,24 +317,37 @@ def _run_network(bundle, cases: list[SongCase], options: EvalOptions, progress=N
     for case in cases:
         prepared = model_input(case, bundle, options.chords)
         jobs += [(w, prepared) for w in case.windows]
+    # The playable-range guard depends on the song's pitch shift, as in generate: a batch holds one shift.
+    shift = lambda i: jobs[i][1].score.pitch_shift  # noqa: E731
+    batches, current = [], []
+    for i in sorted(range(len(jobs)), key=shift):
+        if current and (len(current) == BATCH or shift(current[0]) != shift(i)):
+            batches.append(current)
+            current = []
+        current.append(i)
+    batches += [current] if current else []
     # Each model at its own step budget: --steps, capped by its T (the debug reference has a small T), else the
     # model's suggested default.
     steps = options.steps or bundle.config.sample_steps
     steps = min(steps, bundle.config.num_timesteps) if steps else None
-    rows = []
-    for b in range(0, len(jobs), BATCH):
-        batch = jobs[b : b + BATCH]
+    rows: list[dict] = [{} for _ in jobs]
+    for b, indices in enumerate(batches):
+        batch = [jobs[i] for i in indices]
         arrays = [_window_arrays(p, w.start, length, vocab.empty_id) for w, p in batch]
         tokens = torch.from_numpy(np.stack([a[0] for a in arrays])).to(denoiser.device)
         cond = torch.from_numpy(np.stack([a[1] for a in arrays])).to(denoiser.device)
-        opts = SamplerOptions(steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b)
+        allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
+        opts = SamplerOptions(
+            steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
+            allowed_ids=allowed,
+        )  # fmt: skip
         result = sample(denoiser, vocab, tokens, cond, opts).cpu().numpy()
-        for out, (w, prepared) in zip(result, batch):
+        for i, out, (w, prepared) in zip(indices, result, batch):
             full = np.full((out.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
             full[:, w.start : w.start + w.columns] = out[:, : w.columns]
             made = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, w.grid.timeline, classes=w.case.make)
             made = {c: _notes_between(made[c], w.grid.timeline, w.start, w.start + w.columns) for c in w.case.make}
-            rows.append(_row(w, window_metrics(made, w)))
+            rows[i] = _row(w, window_metrics(made, w))
         if progress is not None:
             progress(len(batch))
     return rows
