@@ -35,10 +35,10 @@ def test_multitrack_table(cli):
     assert "multitrack.mid: 8 bars (0:16), 480 ticks per beat" in out
     assert "time signature: 4/4" in out and "tempo: 120 BPM" in out
     for name, cls, why in [
-        ("Melody", "lead", "name 'Melody'"),
-        ("Bass", "bass", "name 'Bass'"),
+        ("Melody", "lead", "program 73 Flute"),  # the program outranks the name
+        ("Bass", "bass", "program 33 Electric"),
         ("Drums", "drums", "drum channel"),
-        ("Rhythm Gtr", "guitar", "name 'Rhythm Gtr'"),
+        ("Rhythm Gtr", "guitar", "program 27 Electric"),
         ("Helicopter", "dropped", "dropped: sound effects family"),
     ]:
         row = next(line for line in out.splitlines() if f" {name} " in line and why in line)

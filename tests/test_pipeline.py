@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import miditoolkit
+import mido
 import pytest
 
 from getmusic_cli.errors import GetMusicError
@@ -53,13 +54,21 @@ def test_generate_keeps_originals_and_makes_only_asked_classes(tmp_path, generat
     out = miditoolkit.MidiFile(str(result.path))
     original = miditoolkit.MidiFile(str(src))
     names = [i.name for i in out.instruments]
-    assert "Lead" in names and "Bass" not in names and "Piano" not in names and "Drums" not in names
+    assert names == ["Lead", "Bass", "Drums"]  # made classes go back into the input's tracks; piano is dropped
     assert notes_of(out, "Lead") == notes_of(original, "Lead")  # exact ticks and velocities
-    made = {i.name: i for i in out.instruments if i.name.endswith("(getmusic)")}
-    assert set(made) == {"bass (getmusic)", "drums (getmusic)"}
-    assert made["drums (getmusic)"].is_drum and not made["bass (getmusic)"].is_drum
-    assert made["bass (getmusic)"].program == 32
+    made = {i.name: i for i in out.instruments if i.name != "Lead"}
+    assert made["Drums"].is_drum and not made["Bass"].is_drum
+    assert made["Bass"].program == 33  # the input track's own program
+    assert notes_of(out, "Bass") != notes_of(original, "Bass")
     assert result.notes_made == sum(len(i.notes) for i in made.values())
+
+
+def test_generate_with_a_program_makes_a_new_track(tmp_path):
+    src = write_song(tmp_path / "song.mid")
+    gen = Generator(Options(model="debug", steps=2, seed=1, programs={"bass": 38}))
+    [result] = gen.generate(src, make=["bass"], keep=["lead"])
+    out = miditoolkit.MidiFile(str(result.path))
+    assert [(i.name, int(i.program)) for i in out.instruments] == [("Lead", 80), ("bass (getmusic)", 38)]
 
 
 def test_default_keep_is_everything_else(tmp_path, generator):
@@ -132,8 +141,10 @@ def test_existing_output_is_not_overwritten(tmp_path):
     src = write_song(tmp_path / "song.mid")
     target = tmp_path / "song.getmusic.mid"
     target.write_bytes(b"precious")
-    with pytest.raises(GetMusicError, match="--force"):
+    with pytest.raises(GetMusicError, match="exists") as caught:
         plan_outputs(src, None, None, 1, False)
+    assert "--force" not in str(caught.value)  # the Python API has no flags; the CLI adds the hint
+    assert "--force" in caught.value.cli_message()
     assert plan_outputs(src, None, None, 1, True) == [target]
     assert target.read_bytes() == b"precious"
 
@@ -189,7 +200,9 @@ def test_cli_example_writes_to_current_folder(tmp_path, cli, monkeypatch):
     res = cli("generate", "--example", "--keep", "lead", "--make", "bass,strings", "--model", "debug", "--steps", "2")
     assert res.exit_code == 0, res.stderr
     out = miditoolkit.MidiFile(str(tmp_path / "bach_bwv253.getmusic.mid"))
-    assert {i.name for i in out.instruments} == {"lead", "bass (getmusic)", "strings (getmusic)"}
+    # Bach's alto and tenor are both "strings": the new strings notes go back into both of them.
+    assert [i.name for i in out.instruments] == ["lead", "strings", "strings", "bass"]
+    assert all(i.notes for i in out.instruments)
 
 
 def test_made_tracks_span_the_whole_song_when_kept_ones_end_early(tmp_path, generator):
@@ -203,3 +216,65 @@ def test_made_tracks_span_the_whole_song_when_kept_ones_end_early(tmp_path, gene
     out = miditoolkit.MidiFile(str(result.path))
     drums = [i for i in out.instruments if i.is_drum][0]
     assert max(n.start for n in drums.notes) >= 4 * BAR44
+
+
+def band_song(path: Path, bars: int = 8) -> Path:
+    """Lead, and three horn tracks of one class (strings) on channels 3-5 with volume and pan; a drum kit."""
+    M = mido.Message
+    midi = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000, time=0)]))
+    parts = [("Lead", 0, 80, 72), ("Alto Sax", 3, 65, 67), ("Tenor Sax", 4, 66, 58), ("Trombone", 5, 57, 46)]
+    for name, channel, program, base in parts:
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
+        track += [M("program_change", channel=channel, program=program, time=0)]
+        track += [M("control_change", channel=channel, control=7, value=90 + channel, time=0)]
+        for beat in range(4 * bars):
+            pitch = base + (0, 2, 4, 5)[beat % 4]
+            track += [M("note_on", channel=channel, note=pitch, velocity=80, time=0)]
+            track += [M("pitchwheel", channel=channel, pitch=100 * channel, time=TPB // 2)]
+            track += [M("note_off", channel=channel, note=pitch, velocity=0, time=TPB // 2)]
+        midi.tracks.append(track)
+    midi.save(str(path))
+    return path
+
+
+def test_infill_of_a_class_with_three_tracks_fills_all_three_and_keeps_their_events(tmp_path, generator):
+    src = band_song(tmp_path / "band.mid")
+    [result] = generator.infill(src, "3-6", ["strings"])
+    original, out = mido.MidiFile(str(src)), mido.MidiFile(str(result.path))
+    lo, hi = 2 * BAR44, 6 * BAR44
+
+    def notes_in_region(track):
+        tick, found = 0, []
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity and lo <= tick < hi:
+                found.append(msg.note)
+        return found
+
+    def controls(track):
+        return [(m.type, m.channel, bytes(m.bytes())) for m in track if m.type in ("control_change", "pitchwheel")]
+
+    by_name = {t.name: t for t in out.tracks[1:]}
+    assert list(by_name) == ["Lead", "Alto Sax", "Tenor Sax", "Trombone"]
+    for name in ("Alto Sax", "Tenor Sax", "Trombone"):
+        assert notes_in_region(by_name[name]), f"{name} fell silent in the infilled bars"
+    for before in original.tracks[1:]:
+        assert controls(by_name[before.name]) == controls(before)  # channel, volume and every bend kept
+    assert sum(len(notes_in_region(by_name[n])) for n in ("Alto Sax", "Tenor Sax", "Trombone")) == result.notes_made
+
+
+def test_made_tracks_take_free_channels_and_kept_ones_keep_theirs(tmp_path, generator):
+    src = band_song(tmp_path / "band.mid", bars=4)
+    [result] = generator.generate(src, make=["bass", "drums"])
+    out = mido.MidiFile(str(result.path))
+    channels = {t.name: {m.channel for m in t if hasattr(m, "channel")} for t in out.tracks[1:]}
+    assert channels == {
+        "Lead": {0},
+        "Alto Sax": {3},
+        "Tenor Sax": {4},
+        "Trombone": {5},
+        "bass (getmusic)": {1},
+        "drums (getmusic)": {9},
+    }
+    assert result.warnings == []

@@ -32,8 +32,9 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
+ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen")
 # OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
-MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven")
+MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen")
 
 
 def default_cache() -> Path:
@@ -169,6 +170,151 @@ def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple
     return files, skipped, info
 
 
+def build_mma(out: Path, cache: Path, melodies: list[dict], jobs: int, log) -> tuple[list[dict], list[dict], dict]:
+    """Band renders of the training melodies built in this run (held-out pieces are never used as melodies)."""
+    from corpus import mma_band, mma_grooves
+
+    from getmusic_cli.train.sources import VALID_FRACTION, hash_fraction
+
+    if not melodies:
+        raise SystemExit("the mma source renders the melodies of freedoom/music21: add them to --sources")
+    package = debian.fetch("mma", cache)
+    grooves = mma_grooves.catalog(package.root)
+    todo, planned = [], []
+    for entry in melodies:
+        if hash_fraction(entry["sha256"]) < VALID_FRACTION:
+            continue  # a held-out piece's melody must not be trained on under another file's hash
+        key = sha256_bytes(f"{RECIPE_VERSION}\0mma\0{package.sha256}\0{entry['sha256']}".encode())[:32]
+        entry_dir = cache / "mma" / key
+        planned.append((entry, entry_dir))
+        if not (entry_dir / "done.json").is_file():
+            todo.append((str(package.root), grooves, str(out / entry["path"]), key, str(entry_dir)))
+    log(f"mma {package.version}: {len(grooves)} band grooves, {len(planned)} melodies, rendering {len(todo)} songs")
+    if todo:
+        t0 = time.time()
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(jobs, maxtasksperchild=50) as pool:
+            for i, _res in enumerate(pool.imap_unordered(_render_and_mark, todo, chunksize=1), 1):
+                if i % 50 == 0 or i == len(todo):
+                    log(f"  rendered {i}/{len(todo)} songs ({time.time() - t0:.0f} s)")
+    files, skipped, seen = [], [], set()
+    for entry, entry_dir in planned:
+        result = json.loads((entry_dir / "done.json").read_text())
+        for fail in result["failed"]:
+            skipped.append({"original": f"mma render of {entry['path']}", **fail})
+        for made in result["made"]:
+            data = (entry_dir / made["file"]).read_bytes()
+            digest = sha256_bytes(data)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            rel = f"mma/{entry['collection']}-{Path(entry['path']).stem}-{made['file']}"
+            write_if_changed(out / rel, data)
+            files.append(
+                {
+                    "path": rel,
+                    "source": "mma",
+                    "collection": "mma",
+                    "original": f"{entry['path']} bars {made['bars']} under {made['groove']}",
+                    "duplicates": [],
+                    "licence": mma_band.LICENCE,
+                    "melody_licence": entry["licence"],
+                    "genre": made["genre"],
+                    "bass_lifted": made["bass_lifted"],
+                    "sha256": digest,
+                }
+            )
+    genres = {}
+    for f in files:
+        genres[f["genre"]] = genres.get(f["genre"], 0) + 1
+    info = {
+        "package": "mma (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": mma_band.LICENCE,
+        "grooves": len(grooves),
+        "renders_by_genre": dict(sorted(genres.items())),
+        "melodies": "lead lines of this build's training pieces (freedoom, music21), held-out pieces excluded",
+    }
+    return files, skipped, info
+
+
+def _render_and_mark(job: tuple) -> dict:
+    from corpus import mma_band
+
+    result = mma_band.render_song(job)
+    Path(job[4], "done.json").write_text(json.dumps(result) + "\n")
+    return result
+
+
+def build_hydrogen(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    """Hydrogen's demo drum songs as drum-only GM MIDI (kit pieces mapped to GM keys by name)."""
+    from corpus import hydrogen
+
+    from getmusic_cli.score.midi_io import OutTrack, write_midi
+    from getmusic_cli.score.song import TempoChange, TimeSignature
+
+    package = debian.fetch("hydrogen-data", cache)
+    files, skipped = [], []
+    for src in sorted((package.root / hydrogen.SONG_DIR).glob("*.h2song")):
+        if src.name in hydrogen.EXCLUDED:
+            skipped.append({"original": f"hydrogen-data:{src.name}", "reason": hydrogen.EXCLUDED[src.name]})
+            continue
+        song = hydrogen.parse(src.read_text(encoding="utf-8"))
+        sigs, last = [], None
+        for tick, num, den in song.bars:
+            if (num, den) != last:
+                sigs.append(TimeSignature(tick, num, den))
+                last = (num, den)
+        rel = f"hydrogen/{src.stem}.mid"
+        tmp = cache / "hydrogen" / f"{src.stem}.mid"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        write_midi(
+            tmp,
+            ticks_per_beat=hydrogen.TICKS_PER_BEAT,
+            tempos=[TempoChange(0, song.bpm)],
+            time_signatures=sigs,
+            tracks=[OutTrack("drums", 0, True, song.notes)],
+        )
+        data = tmp.read_bytes()
+        write_if_changed(out / rel, data)
+        files.append(
+            {
+                "path": rel,
+                "source": "hydrogen",
+                "collection": "hydrogen",
+                "original": f"hydrogen-data:{src.relative_to(package.root)}",
+                "duplicates": [],
+                "licence": hydrogen.LICENCE,
+                "unmapped_kit_pieces": song.unmapped,
+                "sha256": sha256_bytes(data),
+            }
+        )
+    log(f"hydrogen-data {package.version}: {len(files)} drum songs, {len(skipped)} left out")
+    info = {
+        "package": "hydrogen-data (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": hydrogen.LICENCE,
+        "excluded": hydrogen.EXCLUDED,
+    }
+    return files, skipped, info
+
+
+# Data licences from the most to the least demanding: a model trained on the corpus carries the first one present.
+LICENCE_ORDER = ("GPL-2.0-or-later", "BSD-3-Clause")
+
+
+def strongest_licence(files: list[dict]) -> str:
+    present = {f["licence"] for f in files}
+    for licence in LICENCE_ORDER:
+        if licence in present:
+            return licence
+    return "public domain"
+
+
 def remove_stale(out: Path, keep: set[str]) -> int:
     removed = 0
     for folder in MANAGED:
@@ -204,10 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--jobs", type=int, default=2, help="processes converting music21 scores")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per score before it is skipped")
-    ap.add_argument("--sources", default="freedoom,music21", help="comma-separated: freedoom, music21")
+    ap.add_argument("--sources", default="freedoom,music21", help=f"comma-separated, of: {', '.join(ALL_SOURCES)}")
     args = ap.parse_args(argv)
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-    unknown = set(sources) - {"freedoom", "music21"}
+    unknown = set(sources) - set(ALL_SOURCES)
     if unknown:
         ap.error(f"unknown sources: {', '.join(sorted(unknown))}")
     out: Path = args.out_dir
@@ -232,6 +378,16 @@ def main(argv: list[str] | None = None) -> int:
         files += f
         skipped += s
         source_info["music21"] = info
+    if "mma" in sources:
+        f, s, info = build_mma(out, cache, list(files), max(1, args.jobs), log)
+        files += f
+        skipped += s
+        source_info["mma"] = info
+    if "hydrogen" in sources:
+        f, s, info = build_hydrogen(out, cache, log)
+        files += f
+        skipped += s
+        source_info["hydrogen"] = info
     removed = remove_stale(out, {f["path"] for f in files})
     if removed:
         log(f"removed {removed} stale files")
@@ -243,11 +399,13 @@ def main(argv: list[str] | None = None) -> int:
             f.update({"bars": 0, "classes": {}, "error": str(exc)})
     split_rule = assign_splits(files)
     stats = summarize(files)
+    strongest = strongest_licence(files)
     elapsed = round(time.time() - started, 1)
     manifest = {
         "recipe": "training/build_corpus.py",
         "recipe_version": RECIPE_VERSION,
         "sources": source_info,
+        "strongest_licence": strongest,
         "split_rule": split_rule,
         "stats": stats,
         "build_seconds": elapsed,

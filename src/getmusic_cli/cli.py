@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from getmusic_cli import __version__
-from getmusic_cli.errors import GetMusicError
+from getmusic_cli.errors import GetMusicError, first_line, naming_file_once, os_reason, printable
 
 app = typer.Typer(
     name="getmusic",
@@ -39,13 +39,34 @@ def _root(
     """Generate any music tracks from MIDI with GETMusic."""
 
 
+def _error_line(text: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(first_line(text))}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Console entry point: user errors become one red line and exit code 1, never a traceback."""
+    from getmusic_cli.interrupts import Terminated, terminate_like_interrupt, was_terminated
+
+    terminate_like_interrupt()
     try:
         app()
+    except SystemExit:
+        if was_terminated():
+            err_console.print("[bold red]terminated[/]")
+            sys.exit(143)
+        raise
     except GetMusicError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _error_line(exc.cli_message())
         sys.exit(1)
+    except MemoryError:
+        _error_line("out of memory")
+        sys.exit(1)
+    except OSError as exc:
+        _error_line(f"{exc.filename}: {os_reason(exc)}" if exc.filename else os_reason(exc))
+        sys.exit(1)
+    except Terminated:
+        err_console.print("[bold red]terminated[/]")
+        sys.exit(143)
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
         sys.exit(130)
@@ -75,12 +96,32 @@ _top_p_opt = typer.Option(
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
-_map_opt = typer.Option(None, "--map", help="Override the track mapping: 'NAME_OR_INDEX=class' (repeatable).")
+_map_opt = typer.Option(
+    None,
+    "--map",
+    help="Override the track mapping: 'NAME_OR_INDEX=class', or 'NAME_OR_INDEX=drop' to leave a track out "
+    "(repeatable; index from 0, as inspect lists them).",
+)
 _program_opt = typer.Option(None, "--program", help="GM program of a generated class: 'bass=33' (repeatable).")
-_force_opt = typer.Option(False, "--force", help="Overwrite existing outputs; make classes the model does not cover.")
-_out_opt = typer.Option(None, "--output", "-o", help="Output MIDI file (one input only).")
+_range_opt = typer.Option(
+    None,
+    "--range",
+    help="Pitch range of a generated class, note names or MIDI numbers: 'bass=E1-C3' (repeatable; "
+    "defaults: bass E1-C4, lead E2-C7, guitar E2-E6, strings C2-C7, piano A0-C8, drums GM kit keys 35-81).",
+)
+_force_opt = typer.Option(False, "--force", help="Overwrite existing output files.")
+_uncovered_opt = typer.Option(
+    False, "--allow-uncovered", help="Make classes the model was not trained on (its card says what it covers)."
+)
+_out_opt = typer.Option(
+    None, "--output", "-o", help="Output MIDI file (one input only). Variations: OUT-1.mid, OUT-2.mid, ..."
+)
 _out_dir_opt = typer.Option(None, "--out-dir", help="Folder for the outputs (IN.getmusic.mid).")
 _cache_opt = typer.Option(None, "--cache-dir", help="Model cache folder (default: the user cache dir).")
+_preview_opt = typer.Option(False, "--preview", help="Also write OUT.wav beside each output (the 'audio' extra).")
+_plot_opt = typer.Option(
+    False, "--plot", help="Also write OUT.png: input above, output below, made notes highlighted (the 'plot' extra)."
+)
 
 
 def _options(
@@ -97,11 +138,14 @@ def _options(
     maps,
     programs,
     force,
+    allow_uncovered,
     cache_dir,
+    ranges=None,
     threads=None,
     int8=False,
 ):
     from getmusic_cli.pipeline import Options, parse_programs
+    from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
@@ -119,7 +163,9 @@ def _options(
         no_chords=no_chords,
         maps=parse_map_option(maps or []),
         programs=parse_programs(programs or []),
+        ranges=parse_range_option(ranges or []),
         force=force,
+        allow_uncovered=allow_uncovered,
         cache_dir=cache_dir,
         threads=threads,
         int8=int8,
@@ -137,6 +183,12 @@ def _inputs(inputs, example: bool, output, out_dir):
     if not inputs:
         raise GetMusicError("no input: give one or more MIDI files (or --example)")
     return inputs, out_dir
+
+
+def _with_previews(preview: bool, plot: bool, options, work):
+    from getmusic_cli.preview.run import PreviewRequest, with_previews
+
+    return with_previews(PreviewRequest(preview, plot, options.force, options.maps), work)
 
 
 def _run_files(inputs, output, out_dir, options, work) -> None:
@@ -175,26 +227,33 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
             try:
                 outputs = plan_outputs(path, output, out_dir, options.variations, options.force)
                 results += work(generator, path, outputs, progress)
-            except GetMusicError as exc:
-                failures.append((path, str(exc)))
-                err_console.print(f"[bold red]error:[/] {escape(f'{path}: {exc}')}", highlight=False, soft_wrap=True)
+            except (GetMusicError, MemoryError) as exc:
+                message = exc.cli_message() if isinstance(exc, GetMusicError) else "out of memory"
+                failures.append((path, message))
+                _error_line(naming_file_once(path, message))
             bar.remove_task(step_task)
             if files_task is not None:
                 bar.advance(files_task)
     if results:
         table = Table(title="getmusic")
-        for col in ("output", "kept", "made", "bars", "notes made", "seconds"):
+        previews = any(r.previews for r in results)
+        for col in ("output", "kept", "made", "bars", "notes made", "seconds") + ("preview",) * previews:
             table.add_column(col)
         for r in results:
+            links = [f"[link={p.resolve().as_uri()}]{escape(p.name)}[/link]" for p in r.previews]
             table.add_row(
                 str(r.path),
-                ", ".join(r.kept) or "-",
-                ", ".join(r.made),
+                r.kept_text(),
+                r.made_text(),
                 str(r.bars),
                 str(r.notes_made),
                 f"{r.seconds:.1f}",
+                *(["\n".join(links)] if previews else []),
             )
         console.print(table)
+        for r in results:
+            for warning in r.warnings:
+                console.print(f"[yellow]note:[/] {escape(printable(f'{r.path.name}: {warning}'))}", highlight=False)
     if failures:
         raise typer.Exit(1)
 
@@ -202,13 +261,19 @@ def _run_files(inputs, output, out_dir, options, work) -> None:
 @app.command()
 def generate(
     inputs: list[Path] = typer.Argument(None, help="Input MIDI file(s)."),
-    make: str = typer.Option(..., "--make", help="Tracks to generate, e.g. bass,drums."),
+    make: str = typer.Option(
+        ...,
+        "--make",
+        help="Tracks to generate, e.g. bass,drums (lead, bass, drums, guitar, piano, strings or an alias).",
+    ),
     example: bool = typer.Option(
         False,
         "--example",
         help="Use the example song shipped with getmusic (Bach, BWV 253); output goes to the current folder.",
     ),
-    keep: str = typer.Option(None, "--keep", help="Tracks to keep (default: every other track present)."),
+    keep: str = typer.Option(
+        None, "--keep", help="Tracks to keep (default: every other track present); --keep '' keeps nothing."
+    ),
     output: Path = _out_opt,
     out_dir: Path = _out_dir_opt,
     model: str = _model_opt,
@@ -225,10 +290,28 @@ def generate(
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
     programs: list[str] = _program_opt,
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
+    allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
+    preview: bool = _preview_opt,
+    plot: bool = _plot_opt,
 ) -> None:
-    """Generate tracks (--make) conditioned on the kept ones (--keep)."""
+    """Generate tracks (--make) conditioned on the kept ones (--keep).
+
+    \b
+    Examples:
+      getmusic generate song.mid --keep lead --make bass,drums -o out.mid
+    All six classes from nothing (the song gives only length, tempo, meter):
+      getmusic generate song.mid --keep '' \\
+          --make lead,bass,drums,guitar,piano,strings
+    Map a track yourself, or leave it out:
+      getmusic generate song.mid --make drums --map "Drums 2=drop" --map 3=bass
+    Variations: --variations 3 writes song.getmusic-1.mid .. -3.mid
+    (with -o out.mid: out-1.mid, out-2.mid, out-3.mid).
+    Class aliases: melody/vocal/voice/mel = lead, b = bass, drum/kit/perc =
+    drums, gtr = guitar, keys = piano, string/pad = strings.
+    """
     from getmusic_cli.score.tracks import parse_class_list
 
     if not make.strip():
@@ -249,14 +332,17 @@ def generate(
         maps,
         programs,
         force,
+        allow_uncovered,
         cache_dir,
-        threads,
-        int8,
+        ranges=ranges,
+        threads=threads,
+        int8=int8,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(
-        inputs, output, out_dir, options, lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress)
+    work = _with_previews(
+        preview, plot, options, lambda g, path, outs, progress: g.generate(path, made, kept, outs, progress)
     )
+    _run_files(inputs, output, out_dir, options, work)
 
 
 @app.command()
@@ -282,10 +368,26 @@ def infill(
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
     maps: list[str] = _map_opt,
+    programs: list[str] = typer.Option(
+        None, "--program", help="GM program for the regenerated classes' tracks: 'bass=33' (repeatable)."
+    ),
+    ranges: list[str] = _range_opt,
     force: bool = _force_opt,
+    allow_uncovered: bool = _uncovered_opt,
     cache_dir: Path = _cache_opt,
+    preview: bool = _preview_opt,
+    plot: bool = _plot_opt,
 ) -> None:
-    """Regenerate chosen bars (and tracks) of a song, keeping everything else."""
+    """Regenerate chosen bars (and tracks) of a song, keeping everything else.
+
+    \b
+    Examples:
+      getmusic infill song.mid --bars 9-12 -o out.mid
+      getmusic infill song.mid --bars 1-4,9-12 --tracks piano,bass
+    Variations: --variations 3 writes song.getmusic-1.mid .. -3.mid
+    (with -o out.mid: out-1.mid, out-2.mid, out-3.mid).
+    Class aliases and --map NAME_OR_INDEX=class|drop work as in generate.
+    """
     from getmusic_cli.pipeline import parse_bars
     from getmusic_cli.score.tracks import parse_class_list
 
@@ -303,16 +405,19 @@ def infill(
         chords,
         no_chords,
         maps,
-        [],
+        programs,
         force,
+        allow_uncovered,
         cache_dir,
-        threads,
-        int8,
+        ranges=ranges,
+        threads=threads,
+        int8=int8,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
-    _run_files(
-        inputs, output, out_dir, options, lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress)
+    work = _with_previews(
+        preview, plot, options, lambda g, path, outs, progress: g.infill(path, bars, chosen, outs, progress)
     )
+    _run_files(inputs, output, out_dir, options, work)
 
 
 # ----- inspect -----
@@ -341,6 +446,25 @@ def inspect(
         console.print(f"piano roll: {plot_piano_roll(result, plot)}", highlight=False)
 
 
+# ----- render -----
+
+
+@app.command()
+def render(
+    song: Path = typer.Argument(..., help="MIDI file to play."),
+    output: Path = typer.Option(None, "--output", "-o", help="WAV file to write (default: SONG.wav beside it)."),
+    soundfont: Path = typer.Option(
+        None, "--soundfont", help="A General MIDI .sf2 (default: $GETMUSIC_SOUNDFONT, else the packaged TimGM6mb)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing WAV file."),
+) -> None:
+    """Render a MIDI file to a WAV file with a General MIDI soundfont (the 'audio' extra)."""
+    from getmusic_cli.preview.audio import render_file
+
+    wav, seconds = render_file(song, output, soundfont, force)
+    console.print(f"wrote [link={wav.resolve().as_uri()}]{escape(str(wav))}[/link] ({seconds:.1f} s)", highlight=False)
+
+
 # ----- train / evaluate -----
 
 
@@ -364,9 +488,13 @@ def train(
     compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     workers: int = typer.Option(-1, "--workers", help="Processes for reading MIDI (-1: one per CPU)."),
     prepare_only: bool = typer.Option(False, "--prepare-only", help="Build the data set under -o and stop."),
+    source_weights: list[str] = typer.Option(
+        None, "--source-weights", help="Sampling weight of a top-level data folder: 'mma=0.5,bach=2' (default 1)."
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
+    from getmusic_cli.train.weights import parse_source_weights
 
     options = TrainOptions(
         data_dir=data_dir,
@@ -386,6 +514,7 @@ def train(
         compile=compile,
         workers=workers,
         prepare_only=prepare_only,
+        source_weights=parse_source_weights(source_weights),
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:
@@ -396,7 +525,9 @@ def train(
 def evaluate(
     model: str = typer.Argument(..., help="Model to evaluate (any --model spec, e.g. RUN_DIR/bundle or debug)."),
     data_dir: Path = typer.Argument(..., help="Folder of MIDI files; its held-out split (by file hash) is used."),
-    make: str = typer.Option(..., "--make", help="Tracks to generate and compare, e.g. bass,strings."),
+    make: str = typer.Option(
+        ..., "--make", help="Tracks to generate and compare, e.g. bass,drums; 'all': every class each song has."
+    ),
     keep: str = typer.Option("lead", "--keep", help="Tracks given as the condition."),
     n: int = typer.Option(50, "--n", help="Number of songs."),
     windows: int = typer.Option(1, "--windows", help="Windows per song, one after another from its start."),
@@ -408,25 +539,33 @@ def evaluate(
     device: str = _device_opt,
     threads: int = _threads_opt,
     no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
-    no_references: bool = typer.Option(False, "--no-references", help="Skip the shuffled-real and random-model rows."),
+    oracle_chords: bool = typer.Option(
+        False, "--oracle-chords", help="Chords heard in the whole real song, made tracks too (the paper's setting)."
+    ),
+    shuffles: int = typer.Option(5, "--shuffles", help="Derangements the shuffled-real reference averages over."),
+    no_references: bool = typer.Option(
+        False, "--no-references", help="Skip the rule accompanist, shuffled-real and random-model rows."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Chord accuracy and pitch / duration / IOI overlap of generated vs real tracks on held-out songs."""
-    from getmusic_cli.eval.evaluate import EvalOptions, run_command
+    """The scorecard: made vs real tracks on held-out songs, next to a rule accompanist and other references."""
+    from getmusic_cli.eval.evaluate import MAKE_ALL, EvalOptions, chords_mode
+    from getmusic_cli.eval.report import run_command
     from getmusic_cli.score.tracks import parse_class_list
 
     options = EvalOptions(
         model=model,
         data_dir=data_dir,
         keep=parse_class_list(keep) if keep else [],
-        make=parse_class_list(make),
+        make=[MAKE_ALL] if make.strip() == MAKE_ALL else parse_class_list(make),
         n=n,
         steps=steps,
         seed=seed,
         device=device,
         split=split,
-        chords=not no_chords,
+        chords=chords_mode(no_chords, oracle_chords),
         references=not no_references,
+        shuffles=shuffles,
         windows=windows,
         temperature=temperature,
         top_p=top_p,

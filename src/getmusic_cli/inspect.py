@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from getmusic_cli.errors import GetMusicError
+from getmusic_cli.errors import GetMusicError, printable
 from getmusic_cli.score.midi_io import read_midi, require_pitched
 from getmusic_cli.score.song import Note, Song
 from getmusic_cli.score.tracks import INSTRUMENTS, display_name, gm_name
@@ -134,7 +134,7 @@ def render(result: Inspection, console: Console) -> None:
     song, timeline = result.song, result.timeline
     minutes, seconds = divmod(round(result.seconds), 60)
     console.print(
-        f"[bold]{escape(result.path.name)}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
+        f"[bold]{escape(printable(result.path.name))}[/]: {result.n_bars} bars ({minutes}:{seconds:02d}), "
         f"{song.ticks_per_beat} ticks per beat",
         highlight=False,
     )
@@ -157,8 +157,9 @@ def render(result: Inspection, console: Console) -> None:
     for s in song.sources:
         program = "drums (ch 10)" if s.is_drum else f"{s.program} {gm_name(s.program)}"
         cls = f"[{CLASS_COLOURS[s.instrument]}]{s.instrument}[/]" if s.instrument else "[dim]dropped[/]"
-        name = escape(s.name) if s.name else f"[dim]{escape(display_name(s))}[/]"  # dim: no name in the file
-        tracks.add_row(str(s.index), name, program, str(len(s.notes)), cls, escape(s.reason))
+        # Names are the file's bytes: control characters (escape codes, newlines) are shown as '?'.
+        name = escape(printable(s.name)) if s.name else f"[dim]{escape(printable(display_name(s)))}[/]"
+        tracks.add_row(str(s.index), name, program, str(len(s.notes)), cls, escape(printable(s.reason)))
     console.print(tracks)
 
     console.print(_class_table(result))

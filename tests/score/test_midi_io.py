@@ -240,7 +240,7 @@ def test_write_is_atomic_and_overwrites(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     before = target.read_bytes()
-    monkeypatch.setattr(miditoolkit.MidiFile, "dump", broken_dump)
+    monkeypatch.setattr(mido.MidiFile, "save", broken_dump)
     with pytest.raises(RuntimeError):
         _write_song(target, song)
     assert target.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["out.mid"]
@@ -299,7 +299,7 @@ def test_real_freedoom_e1m7_maps_by_program_and_drops_what_is_not_music():
     got = {s.name: (s.instrument, s.reason.split(" (")[0]) for s in song.sources}
     assert got["fretless b"] == ("bass", "program 35 Fretless Bass")
     assert got["sawtooth"] == ("bass", "program 81 Lead 2")  # a synth lead playing the bass line an octave down
-    assert got["dist"] == ("lead", "lead rule: highest melodic track, mean pitch 70")
+    assert got["dist"] == ("lead", "lead rule: carries the tune, mean pitch 70, in 19% of bars")
     assert got["pizz off kid"][0] == got["stgz"][0] == "strings"
     assert got["harmonix"][0] == "guitar"
     assert got["piano"] == ("piano", "name 'piano'")

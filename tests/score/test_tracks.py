@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from getmusic_cli.errors import GetMusicError
+from getmusic_cli.score.mapping import map_tracks, monophonic_share
 from getmusic_cli.score.song import Note, SourceTrack
 from getmusic_cli.score.tracks import (
     CHORDS,
@@ -13,9 +14,6 @@ from getmusic_cli.score.tracks import (
     DROP,
     GM_PROGRAM_NAMES,
     INSTRUMENTS,
-    choose_lead,
-    map_tracks,
-    monophonic_share,
     name_class,
     parse_class,
     parse_class_list,
@@ -60,7 +58,8 @@ def test_every_program_has_a_name_and_a_class_or_a_drop():
         ((40, 41, 42, 44, 45), "strings"),
         (range(48, 56), "strings"),
         ((56, 57, 59, 60, 61, 62, 63), "strings"),
-        (range(64, 80), "strings"),
+        (range(64, 72), "strings"),
+        (range(72, 80), "lead"),  # pipes: flutes, recorders, ocarinas
         (range(80, 88), "lead"),
         (range(88, 104), "strings"),
         ((104, 105, 106, 107), "guitar"),
@@ -132,9 +131,11 @@ def test_drum_channel_beats_name_and_program():
     assert (t.instrument, t.reason) == ("drums", "drum channel")
 
 
-def test_name_beats_program():
+def test_a_name_decides_only_where_the_program_says_nothing():
     [t] = map_tracks([track(0, "Lead Vox", 0, melody(70))], ticks_per_beat=TPB)
-    assert t.instrument == "lead" and t.reason == "name 'Lead Vox'"
+    assert t.instrument == "lead" and t.reason == "name 'Lead Vox' (program 0)"
+    [t] = map_tracks([track(0, "Lead Vox", 33, melody(36))], ticks_per_beat=TPB)
+    assert t.instrument == "bass" and t.reason.startswith("program 33")
 
 
 def test_program_when_no_name_hint():
@@ -148,8 +149,8 @@ def test_a_synth_lead_played_low_is_a_bass_line():
     map_tracks([low, high], ticks_per_beat=TPB)
     assert (low.instrument, high.instrument) == ("bass", "lead")
     assert low.reason == "program 81 Lead 2 (sawtooth) (Synth Lead family), played low (mean pitch 38)"
-    named = track(0, "Lead", 81, melody(36))  # a name says lead: the register does not overrule it
-    assert map_tracks([named], ticks_per_beat=TPB)[0].instrument == "lead"
+    named = track(0, "Lead", 81, melody(36))  # program and register outrank the name
+    assert map_tracks([named], ticks_per_beat=TPB)[0].instrument == "bass"
 
 
 def test_sound_effects_are_dropped_with_a_reason():
@@ -199,29 +200,32 @@ def test_monophonic_share():
 def test_lead_rule_takes_the_highest_mostly_monophonic_track():
     tracks = [
         track(0, "", 0, chords(72)),  # high but chordal
-        track(1, "", 56, melody(62)),  # trumpet, monophonic
+        track(1, "", 56, melody(63)),  # trumpet, monophonic
         track(2, "", 65, melody(74)),  # alto sax, monophonic and higher: the lead
         track(3, "", 33, melody(40)),  # bass line: never the lead
     ]
     map_tracks(tracks, ticks_per_beat=TPB)
     assert [t.instrument for t in tracks] == ["piano", "strings", "lead", "bass"]
-    assert tracks[2].reason.startswith("lead rule: highest melodic track, mean pitch 76")
+    assert tracks[2].reason.startswith("lead rule: carries the tune, mean pitch 76, in 50% of bars")
     assert "else strings: program 65 Alto Sax" in tracks[2].reason
 
 
-def test_lead_rule_prefers_a_track_named_lead_even_if_chordal():
+def test_lead_rule_prefers_a_track_named_lead_that_carries_a_tune():
     tracks = [
         track(0, "Rhythm Guitar", 29, chords(52)),
-        track(1, "Lead Guitar", 29, chords(55)),
-        track(2, "", 73, melody(84)),
+        track(1, "Lead Guitar", 29, melody(55)),
+        track(2, "", 48, melody(84)),  # higher, but not named
     ]
     map_tracks(tracks, ticks_per_beat=TPB)
     assert [t.instrument for t in tracks] == ["guitar", "lead", "strings"]
-    assert tracks[1].reason.startswith("lead rule: named lead/solo, mean pitch 59 (else guitar: name 'Lead Guitar')")
+    assert tracks[1].reason.startswith("lead rule: named lead/solo/melody, mean pitch 57")
+    assert tracks[1].reason.endswith("(else guitar: program 29 Overdriven Guitar (Guitar family))")
+    chordal = [track(0, "Lead Guitar", 29, chords(55)), track(1, "", 48, melody(70))]
+    assert [t.instrument for t in map_tracks(chordal, ticks_per_beat=TPB)] == ["guitar", "lead"]
 
 
 def test_lead_rule_not_used_when_a_track_claims_lead():
-    tracks = map_tracks([track(0, "Vocal", 0, melody(60)), track(1, "", 73, melody(84))], ticks_per_beat=TPB)
+    tracks = map_tracks([track(0, "Vocal", 0, melody(60)), track(1, "", 48, melody(84))], ticks_per_beat=TPB)
     assert [t.instrument for t in tracks] == ["lead", "strings"]
 
 
@@ -235,7 +239,7 @@ def test_lead_rule_ignores_short_bass_drum_and_overridden_tracks():
     ]
     map_tracks(tracks, {"3": "strings"}, ticks_per_beat=TPB)
     assert [t.instrument for t in tracks] == ["strings", "bass", "drums", "strings", "lead"]
-    assert choose_lead([track(0, "", 0, chords(60))], TPB) is None
+    assert map_tracks([track(0, "", 0, chords(60))], ticks_per_beat=TPB)[0].instrument == "piano"
 
 
 # ----- parsers and defaults ------------------------------------------------------------------------------------
@@ -281,3 +285,72 @@ def test_parse_map_option():
 def test_defaults_for_generated_tracks():
     assert DEFAULT_PROGRAM == {"lead": 80, "bass": 32, "drums": 0, "guitar": 25, "piano": 0, "strings": 48}
     assert [DEFAULT_VELOCITY[c] for c in INSTRUMENTS] == [114, 98, 98, 82, 98, 50]
+
+
+# ----- the failures reported in issue 14, one by one -----------------------------------------------------------
+
+
+def bars_of(line: list[Note], n_bars: int) -> list[Note]:
+    """A one-bar phrase repeated over `n_bars` bars of 4/4."""
+    return [Note(n.start + b * 4 * TPB, n.end + b * 4 * TPB, n.pitch) for b in range(n_bars) for n in line]
+
+
+def band(*extra: SourceTrack, n_bars: int = 16) -> list[SourceTrack]:
+    """Drums, a bass line and rhythm-guitar chords over `n_bars` bars, plus the given tracks."""
+    kit = track(0, "Kit", 0, bars_of([Note(i * TPB, i * TPB + 60, 36) for i in range(4)], n_bars), is_drum=True)
+    bass = track(1, "Bass", 33, bars_of(melody(36, n=4), n_bars))
+    rhythm = track(2, "Rhythm", 29, bars_of(chords(52, n=1), n_bars))
+    return [kit, bass, rhythm, *extra]
+
+
+def classes(tracks) -> list[str | None]:
+    return [t.instrument for t in map_tracks(tracks, ticks_per_beat=TPB)]
+
+
+@pytest.mark.parametrize("program", [61, 48])  # Brass Section, String Ensemble 1
+def test_a_pitched_track_named_drums_on_a_melodic_channel_is_not_drums(program):
+    section = track(3, "Drums", program, bars_of(chords(60, n=1), 16))
+    assert classes(band(section))[3] == "strings"
+    assert "program" in section.reason and "name" not in section.reason
+
+
+def test_guitar_effect_words_are_guitar():
+    assert classes(band(track(3, "Chorus Gt", 27, bars_of(chords(60, n=1), 16))))[3] == "guitar"
+    for name in ("Chorus Gt", "Overdrive", "Clean", "Dist 2"):
+        assert name_class(name)[0] == "guitar", name
+    assert name_class("Choir")[0] == "strings"
+
+
+def test_slap_bass_named_piano_is_bass_and_a_piano_playing_the_bass_line_is_bass():
+    assert classes(band(track(3, "Piano", 36, bars_of(melody(38, n=4), 16))))[3] == "bass"
+    low_piano = track(3, "Piano", 0, bars_of(melody(35, n=4), 16))  # every note below C3
+    assert classes([low_piano, track(4, "Keys", 0, bars_of(chords(60, n=1), 16))]) == ["bass", "piano"]
+    assert "plays a bass line" in low_piano.reason
+
+
+def test_a_synth_bass_program_played_high_is_not_bass_and_may_lead():
+    high = track(3, "Synth Bass", 38, bars_of([Note(i * TPB, (i + 1) * TPB, 76 + i) for i in range(4)], 16))
+    assert classes(band(high))[3] == "lead"
+    assert "played high" in high.reason
+
+
+@pytest.mark.parametrize(("program", "name"), [(73, "Flute"), (10, "Music Box")])
+def test_a_flute_or_music_box_melody_is_the_lead(program, name):
+    tune = track(3, name, program, bars_of(melody(72, n=4), 12), is_drum=False)
+    pad = track(4, "Pad", 89, bars_of(chords(76, n=1), 16))  # higher, but a pad of chords
+    slow = track(5, "", 48, [Note(b * 4 * TPB, (b + 1) * 4 * TPB, 84 + b % 3) for b in range(16)])  # whole notes
+    assert classes(band(tune, pad, slow))[3:] == ["lead", "strings", "strings"]
+
+
+def test_an_orchestra_hit_or_a_short_string_part_is_never_the_lead():
+    hit = track(3, "", 55, [Note(b * 8 * 4 * TPB, b * 8 * 4 * TPB + TPB, 84) for b in range(8)])  # 8 notes, 61 bars
+    strings_28 = track(4, "", 48, melody(80, n=28))  # 28 notes at the start of 61 bars
+    piano_tune = track(5, "", 0, bars_of(melody(60, n=4), 61))
+    assert classes(band(hit, strings_28, piano_tune, n_bars=61))[3:] == ["strings", "strings", "lead"]
+
+
+def test_the_lead_rule_never_takes_a_bass_register_track():
+    bass_guitar = track(3, "", 33, bars_of(melody(35, n=4), 16))  # electric bass, mean pitch 37
+    low_strings = track(4, "", 48, bars_of(melody(36, n=4), 16))  # strings, mean pitch 38
+    got = classes(band(bass_guitar, low_strings))
+    assert got[3:] == ["bass", "bass"] and "lead" not in got

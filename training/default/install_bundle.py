@@ -1,7 +1,11 @@
 """Install RUN_DIR/bundle (default: runs/default/bundle) as the embedded default model: config fields, model
-card, registry entry.
+card, registry entry (version and licence).
 
-Run from the repository root after training (training/default/recipe.sh), then
+    python training/default/install_bundle.py RUN_DIR [CORPUS_MANIFEST]
+
+The model's licence is the strongest licence of its training data, read from the corpus manifest's
+``strongest_licence`` (default: corpus-band/manifest.json); the package's code stays MIT. Run from the
+repository root after training (training/default/recipe.sh), then
 `python -m getmusic_cli.hub.registry refresh default` to record the files' sizes and sha256.
 """
 
@@ -12,6 +16,9 @@ from pathlib import Path
 
 repo = Path(__file__).resolve().parents[2]
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
+manifest = Path(sys.argv[2] if len(sys.argv) > 2 else repo / "corpus-band/manifest.json")
+VERSION = "3"
+strongest = json.loads(manifest.read_text())["strongest_licence"]
 dst = repo / "src/getmusic_cli/assets/default"
 dst.mkdir(parents=True, exist_ok=True)
 for name in ("vocab.txt", "model.safetensors"):
@@ -19,10 +26,13 @@ for name in ("vocab.txt", "model.safetensors"):
 cfg = json.loads((src / "config.json").read_text())
 cfg["name"] = "default"
 cfg["sample_steps"] = 50  # 32 bars x 2 tracks in about 10 s on 2 CPU cores
-cfg["licence"] = "MIT (data: BSD-3-Clause, public domain)"
+cfg["licence"] = (
+    f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Freedoom BSD-3-Clause, public domain)"
+)
 cfg["description"] = (
     "getmusic's default model: a small GETDiff (4 layers x 256, 3.7 M parameters) trained on 2 CPU cores "
-    "on Freedoom game music and music21's public-domain chorales and quartets."
+    "on Freedoom game music, music21's public-domain chorales and quartets, and band arrangements of their "
+    "melodies rendered with mma's groove library."
 )
 (dst / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 shutil.copyfile(repo / "training/MODEL_CARD.md", dst / "MODEL_CARD.md")
@@ -31,6 +41,7 @@ reg = json.loads(reg_path.read_text())
 entry = next(m for m in reg["models"] if m["name"] == "default")
 entry["classes"] = cfg["classes"]
 entry["licence"] = cfg["licence"]
+entry["version"] = VERSION
 names = [f["name"] for f in entry["files"]]
 if "MODEL_CARD.md" not in names:
     entry["files"].append(

@@ -1,20 +1,25 @@
-"""``getmusic evaluate``: generate target tracks for held-out songs and compare them with the real ones.
+"""``getmusic evaluate``: the scorecard. Make tracks for held-out songs and compare them with the real ones.
 
-For each song (the valid split of DATA_DIR by the training split rule, or every file), ``--windows`` windows of
-the model's training length are taken one after another from the start of the song; in each, the ``--keep``
-tracks (and the chord rows, as the model was trained) are the condition and the ``--make`` tracks are
-generated. Then, per window:
+For each song (the valid split of DATA_DIR by the training split rule, or every file), ``--windows`` windows
+of the model's training length are taken one after another from the start. The model's input is built by
+:func:`getmusic_cli.score.conditioning.generation_input`, the function ``generate`` uses: the kept tracks, the
+chords heard in them (``--no-chords``: none; ``--oracle-chords``: the whole real song's, the paper's chord-given
+setting, labelled so) and the made classes masked. A window counts only if every kept class plays in it and
+every made class plays in the real song in it.
 
-* chord accuracy: chords recognised (lag 0) from the generated tracks vs chords recognised from the real
-  target tracks of the window, bar by bar (a perfect generation scores 1);
-* overlapped area of the pitch, duration and inter-onset-interval histograms of each generated track vs the
-  real track of the same class.
+The model and the random reference sample as ``generate`` does, with the default playable range of each class
+(``score.ranges``). Every system is scored on the same windows in the same run:
 
-A system's score is the mean over songs (each song the mean of its windows) with its standard error over songs.
-Two references are measured in the same run, on the same windows: the real target tracks of a window of another
-held-out song, put on this window's bar grid and in its key (what "real music that fits the meter and key, but
-not this song" scores), and the ``debug`` random model (what an untrained network scores). The model minus each
-reference is reported per song, paired, with its standard error.
+* ``model``: the model under test;
+* ``rule accompanist``: roots on the beat, a rock beat, block chords (``eval.rule``), from the same chords;
+* ``shuffled real``: the real made tracks of other songs, on this window's bar grid and in its key, averaged
+  over several derangements of the songs;
+* ``debug random``: an untrained network;
+* ``real parts``: the real tracks themselves (the ceiling; groove and register figures to compare with).
+
+Metrics: the paper's chord accuracy and pitch / duration / IOI overlapped areas (mean over made classes, and
+per class), and a musician's metrics per class (``eval.musician``). A system's figure is the mean over songs
+(each song the mean of its windows) with its standard error; model minus each reference is paired by song.
 """
 
 from __future__ import annotations
@@ -26,15 +31,36 @@ from pathlib import Path
 import numpy as np
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.eval import metrics
-from getmusic_cli.score.tracks import INSTRUMENTS, duration_row, pitch_row
+from getmusic_cli.eval import metrics, musician, rule
+from getmusic_cli.eval.meter import BarGrid
+from getmusic_cli.score.conditioning import (
+    CHORDS_KEPT,
+    CHORDS_NONE,
+    CHORDS_ORACLE,
+    GenerationInput,
+    generation_input,
+    only,
+    pitched_notes,
+)
+from getmusic_cli.score.keys import Key, detect_key
+from getmusic_cli.score.song import Note, Song
+from getmusic_cli.score.tracks import INSTRUMENTS
 from getmusic_cli.train import sources as src
 
 SYSTEM_MODEL = "model"
+SYSTEM_RULE = "rule accompanist"
 SYSTEM_SHUFFLED = "shuffled real"
 SYSTEM_RANDOM = "debug random"
-METRICS = ("chord_accuracy", "pitch", "duration", "ioi")
+SYSTEM_REAL = "real parts"
+REFERENCES = (SYSTEM_RULE, SYSTEM_SHUFFLED, SYSTEM_RANDOM)
+PAPER_METRICS = ("chord_accuracy", "pitch", "duration", "ioi")
+MAKE_ALL = "all"  # --make all: every class the model covers that a song has, besides the kept ones
 BATCH = 8
+CHORD_LABELS = {
+    CHORDS_KEPT: "chords heard in the kept tracks",
+    CHORDS_NONE: "no chords",
+    CHORDS_ORACLE: "ORACLE chords from the whole real song",
+}
 
 
 @dataclass
@@ -42,35 +68,43 @@ class EvalOptions:
     model: str | None
     data_dir: Path
     keep: list[str]
-    make: list[str]
+    make: list[str]  # or [MAKE_ALL]
     n: int = 50
     steps: int | None = None
     seed: int = 0
     device: str = "auto"
     split: str = "valid"  # valid: held-out files by hash (all files if none); all: every file
-    chords: bool = True  # condition on the chord rows, as in training
+    chords: str = CHORDS_KEPT  # kept | none | oracle
     references: bool = True
     windows: int = 1  # windows per song, one after another from its start
     temperature: float = 1.0  # sampler settings, for the model and the random reference alike
     top_p: float = 1.0
+    shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
 
 
 @dataclass(eq=False)
-class EvalWindow:
-    """The real side of one window of one held-out song, in the evaluated model's vocabulary."""
+class SongCase:
+    """One evaluated song: the real song, what is made of it, and its usable windows."""
 
-    rel: str  # the song's file, relative to DATA_DIR
-    song: int  # index of the song among the evaluated ones
-    timeline: object
-    tpb: int
-    start: int  # first column of the window (a bar line)
-    columns: int  # columns of the window inside the song (at most the model's window)
-    song_columns: int  # columns of the whole song
-    pitch_shift: int  # the song's transposition into C (see score.keys)
-    tokens: np.ndarray  # real tokens of the window, (14, columns)
-    real: dict[str, list] = field(default_factory=dict)  # real notes per class, in ticks of the song
-    real_chords: list = field(default_factory=list)  # per bar of the window, from the real target tracks
+    rel: str  # the file, relative to DATA_DIR
+    song: Song
+    keep: list[str]
+    make: list[str]
+    key: Key  # of the whole real song (for in-key shares and the shuffled reference's transposition)
+    oracle_chords: list  # per bar, lag 0, from every pitched track of the real song
+    rule_chords: list  # per bar, lag 0, from what the model is allowed to hear
+    windows: list[EvalWindow] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class EvalWindow:
+    case: SongCase
+    start: int  # first column (a bar line)
+    columns: int  # columns of the window inside the song (at most the model's length)
+    grid: BarGrid
+    real: dict[str, list[Note]]  # real notes of the made classes with onsets in the window
+    real_chords: list  # per bar of the window, heard (lag 0) in the real made tracks
 
 
 @dataclass
@@ -78,6 +112,7 @@ class EvalReport:
     model: str
     keep: list[str]
     make: list[str]
+    chords: str
     songs: list[str]
     skipped: list[tuple[str, str]]
     per_window: dict[str, list[dict]] = field(default_factory=dict)  # system -> one metrics dict per window
@@ -89,12 +124,24 @@ class EvalReport:
             "model": self.model,
             "keep": self.keep,
             "make": self.make,
+            "chords": self.chords,
+            "chords_label": CHORD_LABELS[self.chords],
             "songs": self.songs,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "summary": self.summary,
             "paired": self.paired,
             "per_window": self.per_window,
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> EvalReport:
+        skipped = [(s["file"], s["reason"]) for s in data["skipped"]]
+        report = cls(data["model"], data["keep"], data["make"], data["chords"], data["songs"], skipped)
+        report.per_window, report.summary, report.paired = data["per_window"], data["summary"], data["paired"]
+        return report
+
+
+# ----- songs and windows -----
 
 
 def pick_files(data_dir: Path, split: str) -> list[src.SourceFile]:
@@ -128,90 +175,250 @@ def window_starts(bar_starts: list[int], song_columns: int, length: int, count: 
     return starts
 
 
-def _encode_song(song, config, vocab, chords_on: bool):
-    """GETScore of the whole song (chord rows as the model expects them) and its timeline."""
-    from getmusic_cli.score import chords as chordlib
-    from getmusic_cli.score.codec import encode
-    from getmusic_cli.score.timeline import Timeline
+def classes_to_make(song: Song, options: EvalOptions, covered: list[str]) -> list[str]:
+    if options.make != [MAKE_ALL]:
+        return list(options.make)
+    return [c for c in INSTRUMENTS if c in covered and c in song.classes() and c not in options.keep]
 
-    timeline = Timeline(song.ticks_per_beat, song.time_signatures)
-    n_columns = timeline.tick_to_column(song.end_tick) + 1
-    pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
-    chords = (
-        chordlib.recognize_chords(pitched, timeline, n_columns, lag=config.chord_lag) if chords_on and pitched else None
+
+def _notes_between(notes: list[Note], timeline, start: int, end: int) -> list[Note]:
+    return [n for n in notes if start <= timeline.tick_to_column(n.start) < end]
+
+
+def _window_chords(notes: list[Note], window: EvalWindow) -> list:
+    """The chord of every bar that starts inside the window, recognised (lag 0) from these notes."""
+    from getmusic_cli.score import chords as chordlib
+
+    timeline = window.grid.timeline
+    chords = chordlib.recognize_chords(notes, timeline, window.start + window.columns, lag=0)
+    return [c for b, c in zip(timeline.bar_starts(window.start + window.columns), chords) if b >= window.start]
+
+
+def prepare_song(song: Song, rel: str, bundle, options: EvalOptions) -> SongCase | str:
+    """The real side of a song's usable windows, or why none can be used (the reason of each window)."""
+    from getmusic_cli.score import chords as chordlib
+
+    config = bundle.config
+    present = song.classes()
+    make = classes_to_make(song, options, list(config.classes))
+    if not make:
+        return "nothing to make: it has no class besides the kept ones that the model covers"
+    missing = [c for c in make if c not in present]
+    if missing:
+        return f"no {', '.join(missing)} to compare with"
+    absent = [c for c in options.keep if c not in present]
+    if absent:
+        return f"no {', '.join(absent)} to keep"
+    # The model's own input decides the windows' columns, so the real side lines up with what it makes.
+    prepared = generation_input(song, options.keep, make, bundle.vocab, transpose=config.transpose, chord_lag=0)
+    timeline, n_columns = prepared.timeline, prepared.score.tokens.shape[1]
+    heard = song if options.chords == CHORDS_ORACLE else only(song, options.keep)
+    whole = pitched_notes(song)
+    case = SongCase(
+        rel=rel,
+        song=song,
+        keep=list(options.keep),
+        make=make,
+        key=detect_key(whole, song.ticks_per_beat),
+        oracle_chords=chordlib.recognize_chords(whole, timeline, n_columns, lag=0),
+        rule_chords=chordlib.recognize_chords(pitched_notes(heard), timeline, n_columns, lag=0),
     )
-    score, _ = encode(song, vocab, chords=chords, transpose=config.transpose)
-    return score, timeline
+    reasons = []
+    for k, start in enumerate(
+        window_starts(prepared.score.bar_starts, n_columns, config.train_length, options.windows)
+    ):
+        end = min(start + config.train_length, n_columns)
+        silent_kept = [c for c in options.keep if not _notes_between(song.notes[c], timeline, start, end)]
+        silent_made = [c for c in make if not _notes_between(song.notes[c], timeline, start, end)]
+        if silent_kept or silent_made:
+            bars = f"bars {timeline.bar_of_column(start) + 1}-{timeline.bar_of_column(end - 1) + 1}"
+            why = [f"no {c} to keep" for c in silent_kept] + [f"no real {c}" for c in silent_made]
+            reasons.append(f"window {k + 1} ({bars}): {', '.join(why)}")
+            continue
+        grid = BarGrid(timeline, song.time_signatures, start, end)
+        real = {c: _notes_between(song.notes[c], timeline, start, end) for c in make}
+        w = EvalWindow(case, start, end - start, grid, real, [])
+        w.real_chords = _window_chords([n for c in make if c != "drums" for n in real[c]], w)
+        case.windows.append(w)
+    return case if case.windows else "; ".join(reasons)
 
 
-def _window_tokens(tokens: np.ndarray, start: int, length: int, empty_id: int) -> np.ndarray:
-    """(14, length) tokens of the window at ``start``, [EMPTY] past the end of the song."""
-    part = tokens[:, start : start + length]
-    out = np.full((tokens.shape[0], length), empty_id, dtype=np.int64)
-    out[:, : part.shape[1]] = part
-    return out
+# ----- metrics of one window -----
 
 
-def _decode_window(tokens: np.ndarray, window: EvalWindow, pitch_shift: int, vocab, classes) -> dict[str, list]:
-    """Notes of window-sized tokens put at the window's place in the song (ticks of the song, its bar grid)."""
-    from getmusic_cli.score.codec import GETScore, decode
+def window_metrics(made: dict[str, list[Note]], window: EvalWindow) -> dict:
+    """The paper's metrics (mean over made classes, and per class) and the musician's, for one window.
 
-    n = min(tokens.shape[1], window.columns)
-    full = np.full((tokens.shape[0], window.song_columns), vocab.empty_id, dtype=np.int64)
-    full[:, window.start : window.start + n] = tokens[:, :n]
-    return decode(GETScore(full, [], pitch_shift), vocab, window.timeline, classes=list(classes))
-
-
-def _window_chords(notes: list, window: EvalWindow) -> list:
-    """The chord of every bar that starts inside the window, recognised from these notes."""
-    from getmusic_cli.score import chords as chordlib
-
-    end = window.start + window.columns
-    chords = chordlib.recognize_chords(notes, window.timeline, end, lag=0)
-    return [c for b, c in zip(window.timeline.bar_starts(end), chords) if b >= window.start]
-
-
-def _task(tokens: np.ndarray, song_columns: int, keep: list[str], make: list[str], vocab, chords_on: bool):
-    """Condition = kept tracks (+ chords); make tracks = [MASK] inside the song; the rest [EMPTY]."""
-    tokens = tokens.copy()
-    condition = np.zeros_like(tokens, dtype=bool)
-    for cls in INSTRUMENTS:
-        rows = [pitch_row(cls), duration_row(cls)]
-        if cls in make:
-            tokens[rows] = vocab.empty_id
-            tokens[rows, :song_columns] = vocab.mask_id
-        elif cls in keep:
-            condition[rows] = (tokens[rows] != vocab.empty_id).any()
-        else:
-            tokens[rows] = vocab.empty_id
-    chord_rows = [12, 13]
-    if chords_on and (tokens[chord_rows] != vocab.empty_id).any():
-        condition[chord_rows] = True
-    else:
-        tokens[chord_rows] = vocab.empty_id
-    return tokens, condition
-
-
-def _pitched(notes: dict[str, list], classes) -> list:
-    return [n for c in classes if c != "drums" for n in notes.get(c, [])]
-
-
-def song_metrics(generated: dict[str, list], window: EvalWindow, make: list[str]) -> dict:
-    """Metrics of generated notes per class against the real target tracks of one window."""
-    ca = None
-    if any(c != "drums" for c in make):
-        gen_chords = _window_chords(_pitched(generated, make), window)
-        ca = metrics.chord_accuracy(gen_chords, window.real_chords)
-    per_track = [metrics.track_similarity(generated.get(c, []), window.real.get(c, []), window.tpb) for c in make]
-    out = {"chord_accuracy": ca}
+    A class missing from ``made`` (a shuffled partner without it) is not scored; an empty list scores 0 overlap.
+    """
+    case = window.case
+    tpb = case.song.ticks_per_beat
+    scored = [c for c in case.make if c in made]
+    out: dict[str, float | None] = {}
+    pitched = [c for c in scored if c != "drums"]
+    out["chord_accuracy"] = None
+    if pitched:
+        gen_chords = _window_chords([n for c in pitched for n in made[c]], window)
+        out["chord_accuracy"] = metrics.chord_accuracy(gen_chords, window.real_chords)
+    per_class = {c: metrics.track_similarity(made[c], window.real[c], tpb) for c in scored}
     for name in ("pitch", "duration", "ioi"):
-        # A generated track with no notes at all has nothing in common with the real one: 0.
-        out[name] = metrics.mean([0.0 if t[name] is None else t[name] for t in per_track])
+        # A made track with no notes at all has nothing in common with the real one: 0.
+        values = {c: 0.0 if s[name] is None else s[name] for c, s in per_class.items()}
+        out[name] = metrics.mean(list(values.values()))
+        out.update({f"{c}.{name}": v for c, v in values.items()})
+    for c in scored:
+        out.update(musician.class_metrics(c, made[c], window.real[c], window.grid, case.key, case.oracle_chords))
     return out
 
 
 def _row(window: EvalWindow, values: dict) -> dict:
-    return {"song": window.rel, "first_bar": window.timeline.bar_of_column(window.start) + 1} | values
+    first_bar = window.grid.timeline.bar_of_column(window.start) + 1
+    return {"song": window.case.rel, "first_bar": first_bar} | values
+
+
+# ----- the systems -----
+
+
+def _window_arrays(prepared: GenerationInput, start: int, length: int, empty_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sampler's tokens and condition for the window at ``start``, [EMPTY] past the end of the song."""
+    tokens = np.full((prepared.task.tokens.shape[0], length), empty_id, dtype=np.int64)
+    condition = np.zeros(tokens.shape, dtype=bool)
+    part = prepared.task.tokens[:, start : start + length]
+    tokens[:, : part.shape[1]] = part
+    condition[:, : part.shape[1]] = prepared.task.condition[:, start : start + length]
+    return tokens, condition
+
+
+def model_input(case: SongCase, bundle, chords: str) -> GenerationInput:
+    """What the model is given for this song: the same function generate uses."""
+    config = bundle.config
+    return generation_input(
+        case.song,
+        case.keep,
+        case.make,
+        bundle.vocab,
+        transpose=config.transpose,
+        chord_lag=config.chord_lag,
+        chords=chords,
+    )
+
+
+def _run_network(bundle, cases: list[SongCase], options: EvalOptions, progress=None) -> list[dict]:
+    """Generate with one model on every window (in that model's vocabulary); metrics per window."""
+    import torch
+
+    from getmusic_cli.model.sampler import SamplerOptions, sample
+    from getmusic_cli.runtime.loader import load_denoiser
+    from getmusic_cli.score.codec import GETScore, decode
+    from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
+
+    denoiser = load_denoiser(bundle, device=options.device, threads=options.threads)
+    vocab, length = bundle.vocab, bundle.config.train_length
+    jobs = []  # (window, prepared input)
+    for case in cases:
+        prepared = model_input(case, bundle, options.chords)
+        jobs += [(w, prepared) for w in case.windows]
+    # The playable-range guard depends on the song's pitch shift, as in generate: a batch holds one shift.
+    shift = lambda i: jobs[i][1].score.pitch_shift  # noqa: E731
+    batches, current = [], []
+    for i in sorted(range(len(jobs)), key=shift):
+        if current and (len(current) == BATCH or shift(current[0]) != shift(i)):
+            batches.append(current)
+            current = []
+        current.append(i)
+    batches += [current] if current else []
+    # Each model at its own step budget: --steps, capped by its T (the debug reference has a small T), else the
+    # model's suggested default.
+    steps = options.steps or bundle.config.sample_steps
+    steps = min(steps, bundle.config.num_timesteps) if steps else None
+    rows: list[dict] = [{} for _ in jobs]
+    for b, indices in enumerate(batches):
+        batch = [jobs[i] for i in indices]
+        arrays = [_window_arrays(p, w.start, length, vocab.empty_id) for w, p in batch]
+        tokens = torch.from_numpy(np.stack([a[0] for a in arrays])).to(denoiser.device)
+        cond = torch.from_numpy(np.stack([a[1] for a in arrays])).to(denoiser.device)
+        allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
+        opts = SamplerOptions(
+            steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
+            allowed_ids=allowed,
+        )  # fmt: skip
+        result = sample(denoiser, vocab, tokens, cond, opts).cpu().numpy()
+        for i, out, (w, prepared) in zip(indices, result, batch):
+            full = np.full((out.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
+            full[:, w.start : w.start + w.columns] = out[:, : w.columns]
+            made = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, w.grid.timeline, classes=w.case.make)
+            made = {c: _notes_between(made[c], w.grid.timeline, w.start, w.start + w.columns) for c in w.case.make}
+            rows[i] = _row(w, window_metrics(made, w))
+        if progress is not None:
+            progress(len(batch))
+    return rows
+
+
+def _rule_rows(cases: list[SongCase]) -> list[dict]:
+    return [
+        _row(w, window_metrics(rule.accompany(case.make, case.rule_chords, w.grid), w))
+        for case in cases
+        for w in case.windows
+    ]
+
+
+def _real_rows(cases: list[SongCase]) -> list[dict]:
+    return [_row(w, window_metrics(w.real, w)) for case in cases for w in case.windows]
+
+
+def _key_shift(to: Key, frm: Key) -> int:
+    """Semitones (-6..5) that move music in key ``frm`` into key ``to`` (relative keys count as one)."""
+    major = lambda k: (k.tonic + 3) % 12 if k.minor else k.tonic  # noqa: E731
+    return (major(to) - major(frm) + 6) % 12 - 6
+
+
+def _moved(other: EvalWindow, window: EvalWindow, cls: str) -> list[Note]:
+    """The other window's real notes of ``cls`` on this window's columns, in this song's key and ticks."""
+    src_tl, dst_tl = other.grid.timeline, window.grid.timeline
+    shift = 0 if cls == "drums" else _key_shift(window.case.key, other.case.key)
+    out = []
+    for n in other.real[cls]:
+        col = src_tl.tick_to_column(n.start) - other.start
+        if col >= window.columns:
+            continue
+        cols = max(1, src_tl.tick_to_column(n.end) - src_tl.tick_to_column(n.start))
+        pitch = n.pitch + shift
+        if 0 <= pitch < 128:
+            start = window.start + col
+            out.append(Note(dst_tl.column_to_tick(start), dst_tl.column_to_tick(start + cols), pitch, n.velocity))
+    return out
+
+
+def _shuffled_rows(cases: list[SongCase], seed: int, shuffles: int) -> list[dict]:
+    """Each window against the real made tracks of other songs (window k meets window k of its partner,
+    cycling), averaged over ``shuffles`` derangements: real music that fits the meter and key, not this song."""
+    if len(cases) < 2:
+        return []
+    partners = []
+    for k in range(shuffles):
+        order = list(range(len(cases)))
+        random.Random(seed * 1000 + k).shuffle(order)
+        partners.append({order[i]: order[(i + 1) % len(order)] for i in range(len(order))})  # a cycle
+    rows = []
+    for i, case in enumerate(cases):
+        for j, w in enumerate(case.windows):
+            draws = []
+            for partner in partners:
+                other_case = cases[partner[i]]
+                other = other_case.windows[j % len(other_case.windows)]
+                made = {c: _moved(other, w, c) for c in case.make if c in other_case.make}
+                draws.append(window_metrics(made, w))
+            keys = {k for d in draws for k in d}
+            rows.append(_row(w, {k: metrics.mean([d.get(k) for d in draws]) for k in sorted(keys)}))
+    return rows
+
+
+# ----- summaries -----
+
+
+def _metric_names(rows: list[dict]) -> list[str]:
+    names = {k for r in rows for k in r if k not in ("song", "first_bar")}
+    return [m for m in PAPER_METRICS if m in names] + sorted(names - set(PAPER_METRICS))
 
 
 def _song_means(rows: list[dict]) -> dict[str, dict]:
@@ -219,7 +426,8 @@ def _song_means(rows: list[dict]) -> dict[str, dict]:
     by_song: dict[str, list[dict]] = {}
     for row in rows:
         by_song.setdefault(row["song"], []).append(row)
-    return {song: {m: metrics.mean([r[m] for r in rs]) for m in METRICS} for song, rs in by_song.items()}
+    names = _metric_names(rows)
+    return {song: {m: metrics.mean([r.get(m) for r in rs]) for m in names} for song, rs in by_song.items()}
 
 
 def _mean_se(values: list) -> tuple[float | None, float | None]:
@@ -235,8 +443,8 @@ def _summarise(rows: list[dict]) -> dict:
     """Mean ± standard error over songs, each song weighted once (its windows are not independent)."""
     songs = _song_means(rows)
     out: dict = {"songs": len(songs), "windows": len(rows), "se": {}}
-    for m in METRICS:
-        out[m], out["se"][m] = _mean_se([s[m] for s in songs.values()])
+    for m in _metric_names(rows):
+        out[m], out["se"][m] = _mean_se([s.get(m) for s in songs.values()])
     return out
 
 
@@ -244,95 +452,26 @@ def _paired(model_rows: list[dict], reference_rows: list[dict]) -> dict:
     """Model minus reference per song, mean ± standard error: the comparison the references are there for."""
     a, b = _song_means(model_rows), _song_means(reference_rows)
     out = {}
-    for m in METRICS:
-        diffs = [a[s][m] - b[s][m] for s in a if s in b and a[s][m] is not None and b[s][m] is not None]
+    for m in _metric_names(model_rows):
+        diffs = [a[s][m] - b[s][m] for s in a if s in b and a[s].get(m) is not None and b[s].get(m) is not None]
         mean, se = _mean_se(diffs)
         out[m] = {"diff": mean, "se": se}
     return out
 
 
-def _generate(
-    bundle, device, tokens_list, conditions, options: EvalOptions, seed: int, progress=None
-) -> list[np.ndarray]:
-    import torch
-
-    from getmusic_cli.model.sampler import SamplerOptions, sample
-    from getmusic_cli.runtime.loader import load_denoiser
-
-    denoiser = load_denoiser(bundle, device=device, threads=options.threads)
-    out = []
-    for b in range(0, len(tokens_list), BATCH):
-        tokens = torch.from_numpy(np.stack(tokens_list[b : b + BATCH]))
-        cond = torch.from_numpy(np.stack(conditions[b : b + BATCH]))
-        # Each model at its own step budget: --steps, capped by its T (the debug reference has a small T),
-        # else the model's suggested default.
-        steps = options.steps or bundle.config.sample_steps
-        steps = min(steps, bundle.config.num_timesteps) if steps else None
-        opts = SamplerOptions(steps=steps, temperature=options.temperature, top_p=options.top_p, seed=seed + b)
-        result = sample(denoiser, bundle.vocab, tokens.to(denoiser.device), cond.to(denoiser.device), opts)
-        out.extend(result.cpu().numpy())
-        if progress is not None:
-            progress(len(out))
-    return out
+# ----- the verb -----
 
 
-def _run_system(
-    bundle, device, songs_raw, windows: list[EvalWindow], options, length, seed, progress=None
-) -> list[dict]:
-    """Generate with one model on every window (in that model's vocabulary); metrics per window."""
-    scores: dict[int, object] = {}
-    tokens_list, conditions, shifts = [], [], []
-    for w in windows:
-        if w.song not in scores:
-            scores[w.song] = _encode_song(songs_raw[w.song], bundle.config, bundle.vocab, options.chords)[0]
-        score = scores[w.song]
-        part = _window_tokens(np.asarray(score.tokens), w.start, length, bundle.vocab.empty_id)
-        tokens, cond = _task(part, w.columns, options.keep, options.make, bundle.vocab, options.chords)
-        tokens_list.append(tokens)
-        conditions.append(cond)
-        shifts.append(score.pitch_shift)
-    generated = _generate(bundle, device, tokens_list, conditions, options, seed, progress)
-    rows = []
-    for tokens, shift, w in zip(generated, shifts, windows):
-        notes = _decode_window(tokens, w, shift, bundle.vocab, options.make)
-        rows.append(_row(w, song_metrics(notes, w, options.make)))
-    return rows
+def chords_mode(no_chords: bool, oracle: bool) -> str:
+    """The chord setting of the CLI's two flags."""
+    if no_chords and oracle:
+        raise GetMusicError("--no-chords and --oracle-chords cannot be used together")
+    return CHORDS_NONE if no_chords else CHORDS_ORACLE if oracle else CHORDS_KEPT
 
 
-def prepare_song(song, rel: str, index: int, bundle, options: EvalOptions) -> list[EvalWindow] | str:
-    """The real side of a song's windows (decoded, with their target chords), or why none can be used."""
-    config, vocab = bundle.config, bundle.vocab
-    present = song.classes()
-    missing = [c for c in options.make if c not in present]
-    if missing:
-        return f"no {', '.join(missing)} to compare with"
-    if options.keep and not any(c in present for c in options.keep):
-        return f"none of {', '.join(options.keep)} to keep"
-    score, timeline = _encode_song(song, config, vocab, options.chords)
-    tokens = np.asarray(score.tokens)
-    classes = [c for c in INSTRUMENTS if c in present]
-    windows, reason = [], ""
-    for start in window_starts(score.bar_starts, tokens.shape[1], config.train_length, options.windows):
-        part = tokens[:, start : start + config.train_length]
-        w = EvalWindow(
-            rel, index, timeline, song.ticks_per_beat, start, part.shape[1], tokens.shape[1], score.pitch_shift, part
-        )
-        w.real = _decode_window(part, w, score.pitch_shift, vocab, classes)
-        silent = [c for c in options.make if not w.real.get(c)]
-        if silent:
-            reason = reason or f"{', '.join(silent)} silent in columns {start}-{start + w.columns}"
-            continue
-        w.real_chords = _window_chords(_pitched(w.real, options.make), w)
-        windows.append(w)
-    return windows or reason
-
-
-def evaluate(options: EvalOptions, console=None) -> EvalReport:
-    from getmusic_cli.hub.resolve import resolve_model
-    from getmusic_cli.score.midi_io import read_midi
-
+def _check(options: EvalOptions) -> None:
     if not options.make:
-        raise GetMusicError("nothing to evaluate: name the generated tracks with --make")
+        raise GetMusicError("nothing to evaluate: name the made tracks with --make (or --make all)")
     overlap = set(options.keep) & set(options.make)
     if overlap:
         raise GetMusicError(f"{', '.join(sorted(overlap))} cannot be both kept and made")
@@ -340,89 +479,66 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         raise GetMusicError("--n must be at least 1")
     if options.windows < 1:
         raise GetMusicError("--windows must be at least 1")
+    if options.shuffles < 1:
+        raise GetMusicError("--shuffles must be at least 1")
+    if options.chords not in CHORD_LABELS:
+        raise GetMusicError(f"chords must be one of {', '.join(CHORD_LABELS)}, not {options.chords!r}")
+
+
+def evaluate(options: EvalOptions, console=None) -> EvalReport:
+    from getmusic_cli.hub.resolve import resolve_model
+    from getmusic_cli.score.midi_io import read_midi
+
+    _check(options)
     bundle = resolve_model(options.model)
     config = bundle.config
-    uncovered = [c for c in options.make if c not in config.classes]
+    uncovered = [c for c in options.make if c != MAKE_ALL and c not in config.classes]
     if uncovered:
         raise GetMusicError(f"model '{config.name}' was not trained on {', '.join(uncovered)}")
 
-    songs_raw, windows, names, skipped = [], [], [], []
+    cases, skipped = [], []
     for f in pick_files(Path(options.data_dir), options.split):
-        if len(names) >= options.n:
+        if len(cases) >= options.n:
             break
         try:
             song = read_midi(f.path)
         except GetMusicError as exc:
             skipped.append((f.rel, str(exc)))
             continue
-        ready = prepare_song(song, f.rel, len(songs_raw), bundle, options)
+        ready = prepare_song(song, f.rel, bundle, options)
         if isinstance(ready, str):
             skipped.append((f.rel, ready))
             continue
-        songs_raw.append(song)
-        windows.extend(ready)
-        names.append(f.rel)
-    if not windows:
+        cases.append(ready)
+    if not cases:
         detail = "; ".join(f"{f}: {r}" for f, r in skipped[:3])
         raise GetMusicError(
             f"no song under {options.data_dir} can be evaluated with --make {','.join(options.make)} ({detail})"
         )
 
-    report = EvalReport(config.name, list(options.keep), list(options.make), names, skipped)
-    progress = _progress(console, len(windows) * (2 if options.references else 1))
+    make = list(options.make) if options.make != [MAKE_ALL] else [MAKE_ALL]
+    report = EvalReport(config.name, list(options.keep), make, options.chords, [c.rel for c in cases], skipped)
+    n_windows = sum(len(c.windows) for c in cases)
+    progress = _progress(console, n_windows * (2 if options.references else 1))
     try:
-
-        def tick(offset):
-            def cb(n):
-                if progress:
-                    progress[0].update(progress[1], completed=offset + n)
-
-            return cb
-
-        length = config.train_length  # the references use the same windows as the model under test
-        model_rows = _run_system(bundle, options.device, songs_raw, windows, options, length, options.seed, tick(0))
-        report.per_window[SYSTEM_MODEL] = model_rows
+        advance = (lambda n: progress[0].advance(progress[1], n)) if progress else None
+        report.per_window[SYSTEM_MODEL] = _run_network(bundle, cases, options, advance)
         if options.references:
-            shuffled = _shuffled_rows(windows, options.make, options.seed, bundle.vocab)
+            report.per_window[SYSTEM_RULE] = _rule_rows(cases)
+            shuffled = _shuffled_rows(cases, options.seed, options.shuffles)
             if shuffled:
                 report.per_window[SYSTEM_SHUFFLED] = shuffled
-            debug = resolve_model("debug")
-            report.per_window[SYSTEM_RANDOM] = _run_system(
-                debug, options.device, songs_raw, windows, options, length, options.seed, tick(len(windows))
-            )
+            report.per_window[SYSTEM_RANDOM] = _run_network(resolve_model("debug"), cases, options, advance)
+        report.per_window[SYSTEM_REAL] = _real_rows(cases)
     finally:
         if progress:
             progress[0].stop()
+    model_rows = report.per_window[SYSTEM_MODEL]
     for system, rows in report.per_window.items():
         report.summary[system] = _summarise(rows)
-        if system != SYSTEM_MODEL:
+        if system in REFERENCES:
             report.paired[system] = _paired(model_rows, rows)
     return report
-
-
-def _shuffled_rows(windows: list[EvalWindow], make: list[str], seed: int, vocab) -> list[dict]:
-    """Each window against the real target tracks of another song (a derangement of the songs; window k of a
-    song meets window k of its partner, cycling), put on this window's bar grid and transposed into its key:
-    real music that fits the meter and the key, but not this song."""
-    by_song: dict[int, list[EvalWindow]] = {}
-    for w in windows:
-        by_song.setdefault(w.song, []).append(w)
-    songs = list(by_song)
-    if len(songs) < 2:
-        return []
-    order = songs[:]
-    random.Random(seed).shuffle(order)
-    partner = {order[i]: order[(i + 1) % len(order)] for i in range(len(order))}  # a cycle: never itself
-    rows = []
-    for song, own in by_song.items():  # the windows' own order: they come song by song
-        others = by_song[partner[song]]
-        for k, w in enumerate(own):
-            other = others[k % len(others)]
-            # This song's key, in the octave nearest the other song's register (a shift of at most 6 semitones).
-            shift = w.pitch_shift + 12 * round((other.pitch_shift - w.pitch_shift) / 12)
-            notes = _decode_window(other.tokens, w, shift, vocab, make)
-            rows.append(_row(w, song_metrics(notes, w, make)))
-    return rows
 
 
 def _progress(console, total: int):
@@ -436,47 +552,3 @@ def _progress(console, total: int):
     task = progress.add_task("eval", total=total)
     progress.start()
     return progress, task
-
-
-def _cell(value: float | None, se: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    text = f"{value:+.3f}" if signed else f"{value:.3f}"
-    return text if se is None else f"{text} ± {se:.3f}"
-
-
-def render_table(report: EvalReport):
-    """A rich Table: one row per system (mean ± standard error over songs), then the model minus each reference."""
-    from rich.table import Table
-
-    windows = len(report.per_window.get(SYSTEM_MODEL, []))
-    table = Table(
-        title=f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
-        f"({len(report.songs)} songs, {windows} windows)"
-    )
-    table.add_column("system")
-    for label in ("chord acc.", "pitch OA", "duration OA", "IOI OA"):
-        table.add_column(label, justify="right")
-    for system, summary in report.summary.items():
-        label = f"{system} ({report.model})" if system == SYSTEM_MODEL else system
-        table.add_row(label, *(_cell(summary[m], summary["se"][m]) for m in METRICS))
-    for system, diffs in report.paired.items():
-        table.add_row(f"model − {system}", *(_cell(diffs[m]["diff"], diffs[m]["se"], signed=True) for m in METRICS))
-    return table
-
-
-def run_command(options: EvalOptions, as_json: bool, console, err_console) -> None:
-    """The CLI verb: progress on stderr, then the table (or JSON) on stdout."""
-    import json
-
-    report = evaluate(options, console=None if as_json else err_console)
-    if as_json:
-        print(json.dumps(report.to_json(), indent=2))
-        return
-    console.print(render_table(report))
-    console.print("mean ± standard error over songs (each song the mean of its windows)", highlight=False)
-    if report.skipped:
-        console.print(
-            f"{len(report.skipped)} songs skipped (first: {report.skipped[0][0]}: {report.skipped[0][1]})",
-            highlight=False,
-        )

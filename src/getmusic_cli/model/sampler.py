@@ -30,7 +30,8 @@ class SamplerOptions:
     temperature: float = 1.0  # <= 0 means argmax
     top_p: float = 1.0
     seed: int | None = None
-    # row -> the ids the sampler may draw in that row; None or a missing row = vocab.allowed_ids(row)
+    # Row -> the ids the sampler may draw in that row (e.g. a class's playable range); None, or a row missing,
+    # means vocab.allowed_ids(row).
     allowed_ids: dict[int, Sequence[int]] | None = None
 
 

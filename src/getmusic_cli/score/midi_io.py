@@ -1,7 +1,7 @@
-"""MIDI file <-> Song, with miditoolkit. The only module that reads or writes MIDI files.
+"""MIDI file <-> Song, with mido (score/smf.py does the events). The only module that reads or writes MIDI files.
 
 Reading checks the file before parsing it (header, chunk lengths, resolution) so that every bad file becomes one
-GetMusicError line, and turns whatever miditoolkit/mido still raise into one line as well. A file with only drums
+GetMusicError line, and turns whatever mido still raises into one line as well. A file with only drums
 reads fine (generating pitched tracks from drums is a legitimate request); commands that need pitched notes call
 `require_pitched(song)`.
 """
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from getmusic_cli.errors import GetMusicError
-from getmusic_cli.score.song import Note, Song, SourceTrack, TempoChange, TimeSignature
-from getmusic_cli.score.tracks import INSTRUMENTS, display_name, map_tracks
+from getmusic_cli.errors import GetMusicError, first_line, os_reason, printable
+from getmusic_cli.files import check_output, write_atomically
+from getmusic_cli.score import smf
+from getmusic_cli.score.limits import Limits, check_file_size, check_length
+from getmusic_cli.score.mapping import map_tracks
+from getmusic_cli.score.song import MidiEvent, Note, Song, SourceTrack, TempoChange, TimeSignature
+from getmusic_cli.score.tracks import INSTRUMENTS, display_name
 
 # Resolutions (ticks per quarter note) outside this range are corrupt files (or SMPTE time, which we do not read).
 MAX_TICKS_PER_BEAT = 30000
@@ -27,12 +30,14 @@ DEFAULT_BPM = 120.0
 
 @dataclass
 class OutTrack:
-    """One track to write: notes in the song's ticks."""
+    """One track to write: notes in the song's ticks, plus the non-note events it brings from the input."""
 
     name: str
     program: int
     is_drum: bool
     notes: list[Note]
+    channel: int | None = None  # None: a free channel is picked (assign_channels)
+    events: list[MidiEvent] = field(default_factory=list)
 
 
 # ----- reading ----------------------------------------------------------------------------------------------------
@@ -44,40 +49,41 @@ def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
     Unwraps RIFF-RMID files, and leaves out chunks mido would choke on although the music is fine: empty track
     chunks and chunks of unknown type.
     """
+    name = printable(path.name)
     if not data:
-        raise GetMusicError(f"{path.name}: empty file (0 bytes)")
+        raise GetMusicError(f"{name}: empty file (0 bytes)")
     if data[:4] == b"RIFF" and data[8:12] == b"RMID" and b"MThd" in data:
         data = data[data.index(b"MThd") :]
     if data[:4] != b"MThd":
-        raise GetMusicError(f"{path.name}: not a MIDI file (no 'MThd' header)")
+        raise GetMusicError(f"{name}: not a MIDI file (no 'MThd' header)")
     if len(data) < 14:
-        raise GetMusicError(f"{path.name}: truncated MIDI file (header cut short)")
+        raise GetMusicError(f"{name}: truncated MIDI file (header cut short)")
     header_len, fmt, n_tracks, division = struct.unpack(">IHHH", data[4:14])
     if fmt not in (0, 1):
-        raise GetMusicError(f"{path.name}: MIDI type {fmt} is not supported (only types 0 and 1)")
+        raise GetMusicError(f"{name}: MIDI type {fmt} is not supported (only types 0 and 1)")
     if division & 0x8000:
-        raise GetMusicError(f"{path.name}: SMPTE time division is not supported (need ticks per beat)")
+        raise GetMusicError(f"{name}: SMPTE time division is not supported (need ticks per beat)")
     if division == 0 or division > MAX_TICKS_PER_BEAT:
         raise GetMusicError(
-            f"{path.name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
+            f"{name}: absurd resolution of {division} ticks per beat (expected 1..{MAX_TICKS_PER_BEAT})"
         )
     pos = 8 + header_len
     chunks: list[bytes] = []
     found = 0
     while pos < len(data) and found < n_tracks:
         if len(data) - pos < 8:
-            raise GetMusicError(f"{path.name}: truncated MIDI file (chunk header cut short)")
+            raise GetMusicError(f"{name}: truncated MIDI file (chunk header cut short)")
         kind, length = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
         if pos + 8 + length > len(data):
             missing = pos + 8 + length - len(data)
-            raise GetMusicError(f"{path.name}: truncated MIDI file ({missing} bytes missing)")
+            raise GetMusicError(f"{name}: truncated MIDI file ({missing} bytes missing)")
         if kind == b"MTrk":
             found += 1
             if length:
                 chunks.append(data[pos : pos + 8 + length])
         pos += 8 + length
     if found < n_tracks:
-        raise GetMusicError(f"{path.name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
+        raise GetMusicError(f"{name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
     header = b"MThd" + struct.pack(">IHHH", 6, fmt, len(chunks), division)
     return fmt, header + b"".join(chunks)
 
@@ -85,27 +91,60 @@ def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
 def _parse(path: Path, data: bytes):
     import io
 
-    import miditoolkit
+    import mido
 
     try:
-        return miditoolkit.MidiFile(file=io.BytesIO(data))
+        return mido.MidiFile(file=io.BytesIO(data))
     except GetMusicError:
         raise
-    except (EOFError, OSError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError, struct.error) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GetMusicError(f"{path.name}: corrupt MIDI data ({detail})") from None
+    except MemoryError:
+        raise GetMusicError(
+            f"{printable(path.name)}: corrupt MIDI data (it asks for more memory than there is)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure on bad bytes is the file's fault: one line
+        raise GetMusicError(f"{printable(path.name)}: corrupt MIDI data{_parser_detail(exc)}") from None
+
+
+def _parser_detail(exc: Exception) -> str:
+    """' (what the parser said)' when mido itself explains the problem; nothing for Python's own internals
+    ('list index out of range', 'max() arg is an empty sequence') that would only confuse a musician."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    raised_by_parser = bool(frames) and f"{os.sep}mido{os.sep}" in frames[-1]
+    internal = isinstance(exc, (IndexError, KeyError, TypeError, AttributeError, ZeroDivisionError, RecursionError))
+    text = first_line(exc)
+    if not raised_by_parser or internal or not text or "()" in text:
+        return ""
+    return f" ({text})"
+
+
+def _meta(midi, kind: str) -> list[tuple[int, object]]:
+    """(tick, message) of every meta event of one kind in any track, by tick (file order within a tick)."""
+    found = []
+    for t, track in enumerate(midi.tracks):
+        tick = 0
+        for pos, msg in enumerate(track):
+            tick += msg.time
+            if msg.type == kind:
+                found.append((tick, t, pos, msg))
+    return [(tick, msg) for tick, _, _, msg in sorted(found, key=lambda f: f[:3])]
 
 
 def _tempos(path: Path, midi) -> list[TempoChange]:
+    import mido
+
     by_tick: dict[int, float] = {}
-    for change in sorted(midi.tempo_changes, key=lambda c: int(c.time)):
-        bpm = float(change.tempo)
+    for tick, msg in _meta(midi, "set_tempo"):
+        bpm = float(mido.tempo2bpm(msg.tempo)) if msg.tempo > 0 else 0.0
         if not MIN_BPM <= bpm <= MAX_BPM:
             raise GetMusicError(
-                f"{path.name}: absurd tempo of {bpm:g} BPM at tick {int(change.time)} "
+                f"{printable(path.name)}: absurd tempo of {bpm:g} BPM at tick {tick} "
                 f"(expected {MIN_BPM:g}..{MAX_BPM:g})"
             )
-        by_tick[int(change.time)] = bpm  # the last one at a tick wins
+        by_tick[tick] = bpm  # the last one at a tick wins
     tempos: list[TempoChange] = []
     for tick, bpm in sorted(by_tick.items()):
         if not tempos or tempos[-1].bpm != bpm:
@@ -117,11 +156,12 @@ def _tempos(path: Path, midi) -> list[TempoChange]:
 
 def _time_signatures(path: Path, midi) -> list[TimeSignature]:
     by_tick: dict[int, tuple[int, int]] = {}
-    for ts in sorted(midi.time_signature_changes, key=lambda t: int(t.time)):
+    for tick, ts in _meta(midi, "time_signature"):
         num, den = int(ts.numerator), int(ts.denominator)
         if not 1 <= num <= 64 or den not in (1, 2, 4, 8, 16, 32, 64):
-            raise GetMusicError(f"{path.name}: absurd time signature {num}/{den} at tick {int(ts.time)}")
-        by_tick[int(ts.time)] = (num, den)
+            den_text = str(den) if den <= 1024 else f"2^{den.bit_length() - 1}"
+            raise GetMusicError(f"{printable(path.name)}: absurd time signature {num}/{den_text} at tick {tick}")
+        by_tick[tick] = (num, den)
     signatures: list[TimeSignature] = []
     for tick, (num, den) in sorted(by_tick.items()):
         # A restatement of the current meter is not a change (it would start a spurious bar).
@@ -132,20 +172,26 @@ def _time_signatures(path: Path, midi) -> list[TimeSignature]:
     return signatures
 
 
-def _sources(midi, midi_type: int) -> tuple[list[SourceTrack], dict[int, int]]:
-    """Tracks with notes (miditoolkit already splits by track, channel and program) and zero-length note counts."""
+def _sources(parts: list[smf.Part], midi_type: int) -> tuple[list[SourceTrack], dict[int, int]]:
+    """Tracks with notes, one per (track, channel), with all their events; and zero-length note counts."""
     sources: list[SourceTrack] = []
     zero_length: dict[int, int] = {}
-    for index, inst in enumerate(midi.instruments):
-        notes = [Note(int(n.start), int(n.end), int(n.pitch), int(n.velocity)) for n in inst.notes]
-        kept = [n for n in notes if n.end > n.start]
-        if len(kept) < len(notes):
-            zero_length[index] = len(notes) - len(kept)
-        # In a type-0 file every channel carries the single track's name, usually the song title: not a hint.
-        name = "" if midi_type == 0 else str(inst.name or "").strip()
+    for index, part in enumerate(parts):
+        kept = [n for n in part.notes if n.end > n.start]
+        if len(kept) < len(part.notes):
+            zero_length[index] = len(part.notes) - len(kept)
+        # In a type-0 file the single track's name is usually the song title: not a hint.
+        name = "" if midi_type == 0 else part.name.strip()
         if kept:
-            sources.append(SourceTrack(index, name, int(inst.program), bool(inst.is_drum), kept, None))
+            is_drum = part.channel == smf.DRUM_CHANNEL
+            sources.append(
+                SourceTrack(index, name, part.program, is_drum, kept, None, channel=part.channel, events=part.events)
+            )
     return sources, zero_length
+
+
+def _end_of_file(midi) -> int:
+    return max((sum(msg.time for msg in track) for track in midi.tracks), default=0)
 
 
 def _name_channels(sources: list[SourceTrack]) -> None:
@@ -160,28 +206,36 @@ def _name_channels(sources: list[SourceTrack]) -> None:
         s.name = base if seen[base] == 1 else f"{base} {seen[base]}"
 
 
-def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song:
+def read_midi(path: str | Path, overrides: dict[str, str] | None = None, limits: Limits | None = None) -> Song:
     """Read a type 0/1 MIDI file into a Song: original tracks mapped to classes (`overrides`: see tracks.map_tracks).
 
     Zero-length notes are ignored (and counted in the track's reason). Raises GetMusicError with one line for a
-    missing, empty, non-MIDI, truncated or corrupt file, absurd resolution/tempo/meter, no notes, or no note left
-    in any class.
+    missing, empty, non-MIDI, truncated or corrupt file, absurd resolution/tempo/meter, no notes, no note left
+    in any class, or a song longer than ``limits`` (default: ``Limits.from_env()``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise GetMusicError(f"{path}: no such file")
+    limits = limits or Limits.from_env()
     try:
+        if path.is_dir():
+            raise GetMusicError(f"{printable(path)}: is a directory, not a MIDI file")
+        if not path.is_file():
+            raise GetMusicError(f"{printable(path)}: no such file")
+        check_file_size(printable(path.name), path.stat().st_size, limits)
         data = path.read_bytes()
     except OSError as exc:
-        raise GetMusicError(f"{path}: cannot read ({exc.strerror})") from None
+        raise GetMusicError(f"{printable(path)}: cannot read ({os_reason(exc)})") from None
     midi_type, data = _clean_container(path, data)
     midi = _parse(path, data)
     tpb = int(midi.ticks_per_beat)
     tempos = _tempos(path, midi)
     signatures = _time_signatures(path, midi)
-    sources, zero_length = _sources(midi, midi_type)
+    parts, song_events = smf.read_parts(midi)
+    sources, zero_length = _sources(parts, midi_type)
+    # Meter and tempo events count too: the timeline walks up to them (inspect names their bars).
+    end_tick = max([n.end for s in sources for n in s.notes] + [t.tick for t in tempos] + [t.tick for t in signatures])
+    check_length(printable(path.name), tpb, tempos, signatures, end_tick, limits)
     if not sources:
-        raise GetMusicError(f"{path.name}: no notes in this MIDI file")
+        raise GetMusicError(f"{printable(path.name)}: no notes in this MIDI file")
     map_tracks(sources, overrides, ticks_per_beat=tpb)
     if midi_type == 0:
         _name_channels(sources)
@@ -195,9 +249,18 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None) -> Song
             notes[cls] = sorted(merged, key=lambda n: (n.start, n.pitch, n.end, n.velocity))
     if not notes:
         dropped = "; ".join(f"{s.index} {display_name(s)!r}: {s.reason}" for s in sources)
-        raise GetMusicError(f"{path.name}: every track was dropped ({dropped}); map one with --map NAME=class")
+        raise GetMusicError(
+            f"{printable(path.name)}: every track was dropped ({dropped}); map one with --map NAME=class"
+        )
     return Song(
-        ticks_per_beat=tpb, tempos=tempos, time_signatures=signatures, sources=sources, notes=notes, name=path.stem
+        ticks_per_beat=tpb,
+        tempos=tempos,
+        time_signatures=signatures,
+        sources=sources,
+        notes=notes,
+        name=path.stem,
+        events=song_events,
+        end_of_file=_end_of_file(midi),
     )
 
 
@@ -211,10 +274,75 @@ def require_pitched(song: Song, path: str | Path | None = None) -> None:
 # ----- writing ----------------------------------------------------------------------------------------------------
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def assign_channels(tracks: list[OutTrack], song_events: list[MidiEvent] = ()) -> list[str]:
+    """Give every track without a channel a free one (in place); return one line per track that had to share.
+
+    Drums go to channel 10. A pitched track takes the lowest channel (never 10) that no other track plays on,
+    preferring channels the song's own set-up events do not address. When all 15 are taken it shares the channel
+    of the track with the fewest notes, and the returned line says so.
+    """
+    used: dict[int, OutTrack] = {t.channel: t for t in tracks if t.channel is not None}
+    addressed = {c for e in song_events if (c := smf.event_channel(e.data)) is not None}
+    warnings: list[str] = []
+    for track in tracks:
+        if track.channel is not None:
+            continue
+        if track.is_drum:
+            track.channel = smf.DRUM_CHANNEL
+            other = used.get(smf.DRUM_CHANNEL)
+            if other is not None and not other.is_drum:
+                warnings.append(f"{track.name} shares MIDI channel 10 with {other.name} (drums must play there)")
+        else:
+            pitched = [c for c in range(16) if c != smf.DRUM_CHANNEL]
+            free = [c for c in pitched if c not in used]
+            if free:
+                track.channel = min(free, key=lambda c: (c in addressed, c))
+            else:
+                sharer = min((t for t in tracks if t.channel in pitched), key=lambda t: len(t.notes))
+                track.channel = sharer.channel
+                warnings.append(
+                    f"no free MIDI channel: {track.name} shares channel {track.channel + 1} with {sharer.name}"
+                )
+        used.setdefault(track.channel, track)
+    return warnings
+
+
+def _track_events(track: OutTrack) -> list[MidiEvent]:
+    """The track's own events, with a name and program added when it brings none, and its notes."""
+    channel = track.channel
+    added = []
+    if track.name and not any(e.data[:2] == b"\xff\x03" for e in track.events):
+        added.append(MidiEvent(0, smf.message_bytes(_meta_message("track_name", name=track.name))))
+    if not any(e.data[0] == 0xC0 | channel for e in track.events):
+        added.append(MidiEvent(0, bytes((0xC0 | channel, int(track.program)))))
+    return added + list(track.events) + smf.note_events(track.notes, channel)
+
+
+def _meta_message(kind: str, **fields):
+    import mido
+
+    return mido.MetaMessage(kind, **fields)
+
+
+def _conductor(
+    tempos: list[TempoChange], time_signatures: list[TimeSignature], events: list[MidiEvent], taken: set[int]
+) -> list[MidiEvent]:
+    """Tempo and meter maps and the song's events; set-up messages for channels that made tracks took are left
+    out (a volume of 0 or another program meant for an unused channel must not silence or change a new track)."""
+    import mido
+
+    out = [
+        MidiEvent(t.tick, smf.message_bytes(_meta_message("set_tempo", tempo=mido.bpm2tempo(t.bpm)))) for t in tempos
+    ]
+    out += [
+        MidiEvent(
+            ts.tick,
+            smf.message_bytes(_meta_message("time_signature", numerator=ts.numerator, denominator=ts.denominator)),
+        )
+        for ts in time_signatures
+    ]
+    out += [e for e in events if smf.event_channel(e.data) not in taken]
+    return out
 
 
 def write_midi(
@@ -224,33 +352,21 @@ def write_midi(
     tempos: list[TempoChange],
     time_signatures: list[TimeSignature],
     tracks: list[OutTrack],
+    events: list[MidiEvent] = (),
+    end_of_file: int = 0,
+    overwrite: bool = True,
 ) -> Path:
-    """Write a type-1 MIDI file atomically (temporary file in the same folder, then rename). Returns the path."""
-    import miditoolkit
+    """Write a type-1 MIDI file atomically (temporary file in the same folder, then rename). Returns the path.
 
+    The first track holds the tempo and meter maps and the song's `events`; each OutTrack follows with its events
+    and notes on its channel (assign_channels picks one for tracks without). `end_of_file` keeps trailing silence.
+    Without ``overwrite`` a file that exists by the time of the rename is left alone (GetMusicError).
+    """
     path = Path(path)
-    midi = miditoolkit.MidiFile(ticks_per_beat=int(ticks_per_beat))
-    midi.tempo_changes = [miditoolkit.TempoChange(float(t.bpm), int(t.tick)) for t in tempos]
-    midi.time_signature_changes = [
-        miditoolkit.TimeSignature(int(ts.numerator), int(ts.denominator), int(ts.tick)) for ts in time_signatures
-    ]
-    for track in tracks:
-        inst = miditoolkit.Instrument(program=int(track.program), is_drum=bool(track.is_drum), name=track.name)
-        inst.notes = [
-            miditoolkit.Note(int(n.velocity), int(n.pitch), int(n.start), int(n.end))
-            for n in sorted(track.notes, key=lambda n: (n.start, n.pitch))
-        ]
-        midi.instruments.append(inst)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise GetMusicError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            midi.dump(file=handle)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    assign_channels(tracks, list(events))
+    # Song events only address channels on which the input plays no note, so any track here on one is new.
+    taken = {t.channel for t in tracks}
+    conductor = _conductor(tempos, time_signatures, list(events), taken)
+    midi = smf.build_file(ticks_per_beat, conductor, [_track_events(t) for t in tracks], end=end_of_file)
+    check_output(path, overwrite=True)
+    return write_atomically(path, lambda handle: midi.save(file=handle), overwrite=overwrite)

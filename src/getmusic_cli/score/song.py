@@ -29,6 +29,15 @@ class TimeSignature:
     denominator: int
 
 
+@dataclass(frozen=True)
+class MidiEvent:
+    """A non-note MIDI event kept verbatim: the exact bytes of the message as a file stores it (status byte and
+    data; meta events as FF type length data; SysEx as F0 ... F7), so kept tracks come back whole."""
+
+    tick: int
+    data: bytes
+
+
 @dataclass
 class SourceTrack:
     """One track of the input file, kept untouched so kept tracks can be written back exactly."""
@@ -40,6 +49,10 @@ class SourceTrack:
     notes: list[Note]
     instrument: str | None  # class it was mapped to (tracks.INSTRUMENTS), or None if dropped
     reason: str = ""  # why it got that class (program family, name hint, override, ...)
+    channel: int | None = None  # MIDI channel 0..15 it plays on (None: not known, the writer picks one)
+    # Every non-note event of the track: program and control changes, pitch bends, aftertouch, its meta and SysEx
+    # events (its exact name among them), see score/smf.py.
+    events: list[MidiEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +66,10 @@ class Song:
     # Chord per bar as given by the user or inferred: list of (root 0..11, kind name) or None for no chord.
     chords: list[tuple[int, str] | None] | None = None
     name: str = ""
+    # Events of the whole song (markers, lyrics, key signatures, text, set-up SysEx ...), see score/smf.py.
+    events: list[MidiEvent] = field(default_factory=list)
+    # Tick of the file's last end-of-track event (keeps trailing silence).
+    end_of_file: int = 0
 
     def classes(self) -> list[str]:
         """Instrument classes that hold at least one note, in row order."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from getmusic_cli.errors import GetMusicError
 
@@ -39,21 +39,8 @@ def duration_row(name: str) -> int:
     return 2 * track_index(name) + 1
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Mapping any MIDI track to one of the six instrument classes.
-#
-# The original system only understood the exact programs 0/25/32/48/80 plus the drum flag. Here every track gets a
-# class (or is dropped, with a reason the user sees) in this order of precedence:
-#   1. a user override (`--map NAME_OR_INDEX=class`, or `=drop`);
-#   2. the drum flag (MIDI channel 10): always drums;
-#   3. a hint in the track's name (NAME_HINTS below; first matching rule wins);
-#   4. the General MIDI program (FAMILY_CLASS, with the per-program PROGRAM_EXCEPTIONS); a synth lead played
-#      below C3 (LOW_LEAD_PITCH) is a bass line;
-#   5. if no track ended up as lead, the "lead rule" (choose_lead) moves one track there: a track named lead/solo
-#      (e.g. "Lead Guitar"), else the most melodic high-register one (highest mean pitch among mostly monophonic
-#      strings/guitar/piano tracks).
-# Several tracks of one class are merged into that class.
-# ---------------------------------------------------------------------------------------------------------------
+# How any MIDI track maps to one of the six classes (precedence, register, the lead rule) is score/mapping.py;
+# this module holds the tables it uses: GM programs and families, their classes, and the name hints.
 
 # Value of a `--map` override that removes a track from the song.
 DROP = "drop"
@@ -259,7 +246,7 @@ GM_PROGRAM_NAMES: tuple[str, ...] = (
 )
 
 # Class of each GM family; None = dropped. "strings" is the sustained/ensemble class of GETScore (its program is
-# String Ensemble 1), so it also takes winds, brass, pads and choirs; one of them may still become the lead
+# String Ensemble 1), so it also takes reeds, brass, pads and choirs; one of them may still become the lead
 # through the lead rule.
 FAMILY_CLASS: tuple[str | None, ...] = (
     "piano",  # Piano
@@ -271,7 +258,7 @@ FAMILY_CLASS: tuple[str | None, ...] = (
     "strings",  # Ensemble (string ensembles, choirs)
     "strings",  # Brass
     "strings",  # Reed
-    "strings",  # Pipe
+    "lead",  # Pipe: flutes, recorders, ocarinas play tunes (mapping.py sends chordal or idle ones to strings)
     "lead",  # Synth Lead: the original's lead program (80) lives here
     "strings",  # Synth Pad
     "strings",  # Synth Effects: pitched, pad-like
@@ -324,15 +311,21 @@ def _program_reason(program: int) -> str:
     return text
 
 
-# Name hints: (pattern, class), tried in this order on the lower-cased track name; the first match wins.
-# Instrument words come before the bare "lead"/"solo" so that "Lead Guitar" stays a guitar (the lead rule may
-# still pick it); drums before bass so "Bass Drum" is a drum; choir/pad words before "voice" so "Voice Oohs" is a pad.
+# Name hints: (pattern, class), tried in this order on the track's words (lower case, camelCase and underscores
+# split: "PianoMelody" reads "piano melody"); the first match wins. They decide only where the program says
+# nothing (program 0, the default of a file that never sets one): the program family and the channel outrank them.
+# Guitar words come first so that "Chorus Gt" or "Overdrive" is a guitar; drums before bass so "Bass Drum" is a
+# drum; choir/pad words before "voice" so "Voice Oohs" is a pad; instrument words before the bare "lead"/"solo" so
+# that "Lead Guitar" stays a guitar (the lead rule may still pick it).
 NAME_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        r"\b(guitars?|gtrs?|gt|banjo|ukulele|uke|mandolin|sitar|overdrive|overdriven|distortion|dist|clean|crunch)\b",
+        "guitar",
+    ),
     (r"\b(drums?|drumkit|kit|perc\w*|kick|snare|hi-?hats?|cymbals?|toms?|808)\b", "drums"),
-    (r"\bbass(?!oon)|contrabass", "bass"),
-    (r"\b(choir|chorus|aahs?|oohs?|pads?)\b", "strings"),
+    (r"\bbass(?!oon)|contrabass(?!oon)", "bass"),
+    (r"\b(choir|aahs?|oohs?|pads?)\b", "strings"),
     (r"\b(vocals?|voices?|vox|singer|sing|melody|melodie|soprano)\b", "lead"),
-    (r"\b(guitars?|gtrs?|gt|banjo|ukulele|uke|mandolin|sitar)\b", "guitar"),
     (
         r"\b(pianos?|pno|keys|keyboards?|kbd|organ|rhodes|e-?piano|clav\w*|harpsichord|cembalo|celesta|marimba|"
         r"vibes|vibraphone|xylophone|glockenspiel)\b",
@@ -340,7 +333,7 @@ NAME_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"\b(strings?|violins?|violas?|cellos?|violoncellos?|fiddle|orchestra|ensemble|brass|horns?|trumpets?|"
-        r"trombones?|sax\w*|flutes?|piccolo|clarinets?|oboes?|bassoons?|recorder|winds?|alto|tenor)\b",
+        r"trombones?|sax\w*|flutes?|piccolo|clarinets?|oboes?|bassoons?|contrabassoons?|recorder|winds?|alto|tenor)\b",
         "strings",
     ),
     (r"\b(lead|solo|theme)\b", "lead"),
@@ -348,11 +341,16 @@ NAME_HINTS: tuple[tuple[str, str], ...] = (
 _COMPILED_HINTS = tuple((re.compile(p), c) for p, c in NAME_HINTS)
 
 
+def name_words(name: str) -> str:
+    """A track name as words: lower case, camelCase and underscores split ("PianoMelody" -> "piano melody")."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").lower()
+
+
 def name_class(name: str) -> tuple[str, str] | None:
     """(class, matched word) for a track name that hints at a class, else None."""
-    lowered = name.lower()
+    words = name_words(name)
     for pattern, cls in _COMPILED_HINTS:
-        match = pattern.search(lowered)
+        match = pattern.search(words)
         if match:
             return cls, match.group(0)
     return None
@@ -390,139 +388,8 @@ def parse_map_option(items: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
-# ----- the mapping itself -----------------------------------------------------------------------------------------
-
-# Lead rule: a candidate must have at least this share of notes that start while no other note of the track sounds
-# (a 32nd-note tolerance absorbs legato overlaps), and at least this many notes.
-LEAD_MONOPHONY = 0.8
-LEAD_MIN_NOTES = 8
-# A track that is lead by its program (synth leads, harmonica) but whose mean pitch is below this (C3) plays a
-# bass line: it maps to bass.
-LOW_LEAD_PITCH = 48
-# Classes the lead rule never takes a track from: bass lines and drums are monophonic but are not melodies.
-_LEAD_SOURCES = ("strings", "guitar", "piano")
-
-
-def classify(track, override: str | None = None) -> tuple[str | None, str]:
-    """(class or None, reason) for one SourceTrack, before the lead rule."""
-    if override is not None:
-        return (None, "dropped: override") if override == DROP else (override, "override")
-    if track.is_drum:
-        return "drums", "drum channel"
-    hint = name_class(track.name)
-    if hint is not None:
-        return hint[0], f"name {track.name!r}"
-    cls, reason = program_class(track.program), _program_reason(track.program)
-    if cls == "lead" and track.notes:
-        mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
-        if mean_pitch < LOW_LEAD_PITCH:  # synth-lead sounds are often used for bass lines
-            return "bass", f"{reason}, played low (mean pitch {mean_pitch:.0f})"
-    return cls, reason
-
-
-def _collapse_octaves(notes: Sequence, tolerance: int) -> list:
-    """Octave doublings (same onset, same pitch class) reduced to the top note: a doubled line is one line."""
-    ordered = sorted(notes, key=lambda n: (n.start, -n.pitch))
-    kept: list = []
-    group_start, group_classes = None, set()
-    for note in ordered:
-        if group_start is None or note.start - group_start > tolerance:
-            group_start, group_classes = note.start, set()
-        if note.pitch % 12 in group_classes:
-            continue
-        group_classes.add(note.pitch % 12)
-        kept.append(note)
-    return kept
-
-
-def monophonic_share(notes: Sequence, tolerance: int) -> float:
-    """Share of notes that start while no other note of the same track is sounding (chords count as polyphony,
-    octave doublings do not; overlaps up to `tolerance` ticks count as legato)."""
-    if not notes:
-        return 0.0
-    ordered = sorted(_collapse_octaves(notes, tolerance), key=lambda n: (n.start, n.pitch))
-    alone = 0
-    latest_end = -1  # end of the longest-lasting earlier note
-    for i, note in enumerate(ordered):
-        overlaps_before = latest_end > note.start + tolerance
-        overlaps_after = i + 1 < len(ordered) and ordered[i + 1].start < note.start + tolerance
-        simultaneous = i > 0 and ordered[i - 1].start > note.start - tolerance
-        if not (overlaps_before or overlaps_after or simultaneous):
-            alone += 1
-        latest_end = max(latest_end, note.end)
-    return alone / len(ordered)
-
-
-_LEAD_WORDS = re.compile(r"\b(lead|solo|melody|theme)\b")
-
-
-def choose_lead(tracks: Sequence, ticks_per_beat: int, fixed: Iterable[int] = ()) -> int | None:
-    """Index in `tracks` of the track the lead rule moves to lead, or None.
-
-    Rule: candidates are tracks mapped to strings, guitar or piano, not overridden by the user (`fixed`), with at
-    least LEAD_MIN_NOTES notes. A candidate whose name says lead/solo (e.g. "Lead Guitar") wins outright (the
-    highest such); otherwise the highest mean pitch among candidates with at least LEAD_MONOPHONY of their notes
-    monophonic. Ties go to the earlier track.
-    """
-    fixed = set(fixed)
-    tolerance = max(1, ticks_per_beat // 8)
-    named: list[tuple[float, int]] = []
-    melodic: list[tuple[float, int]] = []
-    for i, track in enumerate(tracks):
-        if i in fixed or track.instrument not in _LEAD_SOURCES or len(track.notes) < LEAD_MIN_NOTES:
-            continue
-        mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
-        if _LEAD_WORDS.search(track.name.lower()):
-            named.append((mean_pitch, -i))
-        elif monophonic_share(track.notes, tolerance) >= LEAD_MONOPHONY:
-            melodic.append((mean_pitch, -i))
-    pool = named or melodic
-    return -max(pool)[1] if pool else None
-
-
 def display_name(track) -> str:
     """The track's name, or what it plays when it has none."""
     if track.name:
         return track.name
     return "Drums" if track.is_drum else gm_name(track.program)
-
-
-def _match_overrides(tracks: Sequence, overrides: dict[str, str]) -> dict[int, str]:
-    """Track position -> override class; a key is a 0-based index (digits) or a name (case-insensitive)."""
-    matched: dict[int, str] = {}
-    for key, cls in overrides.items():
-        hits: list[int] = []
-        if key.isdigit():
-            hits = [i for i, t in enumerate(tracks) if t.index == int(key)]
-        else:
-            wanted = key.casefold()
-            hits = [
-                i
-                for i, t in enumerate(tracks)
-                if t.name.strip().casefold() == wanted or display_name(t).casefold() == wanted
-            ]
-        if not hits:
-            listing = ", ".join(f"{t.index} {display_name(t)!r}" for t in tracks)
-            raise GetMusicError(f"--map {key}={cls}: no track with that name or index (tracks: {listing})")
-        for i in hits:
-            matched[i] = cls
-    return matched
-
-
-def map_tracks(tracks: Sequence, overrides: dict[str, str] | None = None, *, ticks_per_beat: int = 480):
-    """Set `instrument` and `reason` on every SourceTrack (in place) and return the same list.
-
-    Precedence: override > drum channel > name hint > GM program; then, if no track is lead, the lead rule.
-    """
-    fixed = _match_overrides(tracks, overrides or {})
-    for i, track in enumerate(tracks):
-        track.instrument, track.reason = classify(track, fixed.get(i))
-    if not any(t.instrument == "lead" for t in tracks):
-        chosen = choose_lead(tracks, ticks_per_beat, fixed)
-        if chosen is not None:
-            track = tracks[chosen]
-            mean_pitch = sum(n.pitch for n in track.notes) / len(track.notes)
-            why = "named lead/solo" if _LEAD_WORDS.search(track.name.lower()) else "highest melodic track"
-            track.reason = f"lead rule: {why}, mean pitch {mean_pitch:.0f} (else {track.instrument}: {track.reason})"
-            track.instrument = "lead"
-    return tracks

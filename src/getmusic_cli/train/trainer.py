@@ -24,7 +24,7 @@ from getmusic_cli.train import distributed as dd
 from getmusic_cli.train.checkpoint import (
     CHECKPOINT_NAME,
     flatten_optimizer,
-    load_checkpoint,
+    load_latest_good,
     save_checkpoint,
     unflatten_optimizer,
     unique_state,
@@ -65,6 +65,7 @@ class TrainOptions:
     init: str | None = None  # a model to fine-tune (anything resolve_model accepts)
     workers: int = -1  # data-building processes
     prepare_only: bool = False  # build the data set and stop
+    source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -254,6 +255,10 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             raise GetMusicError("rank 0 could not build the data set (see its message)")
         if data is None:
             data = open_dataset(data_dir)
+        if options.source_weights:
+            from getmusic_cli.train.weights import WeightedWindows, weighted_indices
+
+            data.train = WeightedWindows(data.train, weighted_indices(data.files, options.source_weights))
         if show is not None:
             show.print(f"data: {data.summary()}")
             skipped = data.skipped
@@ -319,7 +324,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     ema = EMA(network, options.ema_decay)
     step = 0
     if record is not None and (run_dir / CHECKPOINT_NAME).is_file():
-        step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device)
+        step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device, show)
     elif record is not None:
         pass  # the run stopped before its first checkpoint: start it again from step 0
     elif main:
@@ -468,8 +473,10 @@ def _save(path: Path, network, optimizer, ema: EMA, t_sampler, step: int, config
     save_checkpoint(path, tensors, state)
 
 
-def _restore(path: Path, network, optimizer, ema: EMA, t_sampler, device) -> int:
-    tensors, state = load_checkpoint(path)
+def _restore(path: Path, network, optimizer, ema: EMA, t_sampler, device, show=None) -> int:
+    tensors, state, note = load_latest_good(path)
+    if note and show is not None:
+        show.print(f"warning: {note}", highlight=False)
     try:
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         missing, unexpected = network.load_state_dict(model_state, strict=False)
