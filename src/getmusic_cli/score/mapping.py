@@ -234,7 +234,7 @@ def _match_overrides(tracks: Sequence, overrides: dict[str, str]) -> dict[int, s
             ]
         if not hits:
             listing = ", ".join(f"{t.index} {display_name(t)!r}" for t in tracks)
-            raise GetMusicError(f"--map {key}={cls}: no track with that name or index (tracks: {listing})")
+            raise GetMusicError(f"map {key}={cls}: no track with that name or index (tracks: {listing})")
         for i in hits:
             matched[i] = cls
     return matched

@@ -250,7 +250,8 @@ def read_midi(path: str | Path, overrides: dict[str, str] | None = None, limits:
     if not notes:
         dropped = "; ".join(f"{s.index} {display_name(s)!r}: {s.reason}" for s in sources)
         raise GetMusicError(
-            f"{printable(path.name)}: every track was dropped ({dropped}); map one with --map NAME=class"
+            f"{printable(path.name)}: every track was dropped ({dropped})",
+            cli_hint="map one with --map NAME=class",
         )
     return Song(
         ticks_per_beat=tpb,
