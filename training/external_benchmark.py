@@ -40,12 +40,12 @@ def fetch(cache: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         subprocess.run(["apt-get", "download", *PACKAGES], cwd=work, check=True, capture_output=True)
-        for deb in sorted(work.glob("*.deb")):
-            subprocess.run(["dpkg", "-x", str(deb), str(work / "x")], check=True)
-        found = sorted((work / "x").rglob("*.mid"))
         songs.mkdir(parents=True, exist_ok=True)
-        for path in found:
-            shutil.copyfile(path, songs / path.name)
+        for deb in sorted(work.glob("*.deb")):
+            package = deb.name.split("_")[0]
+            subprocess.run(["dpkg", "-x", str(deb), str(work / package)], check=True)
+            for path in sorted((work / package).rglob("*.mid")):
+                shutil.copyfile(path, songs / f"{package}-{path.name}")  # two packages may share a file name
         (cache / "SOURCES.txt").write_text(
             "".join(f"{p.name}\t{hashlib.sha256(p.read_bytes()).hexdigest()}\n" for p in sorted(work.glob("*.deb")))
         )
@@ -62,6 +62,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"some of {', '.join(TASKS)}")
     args = parser.parse_args()
+    unknown = [t for t in args.tasks.split(",") if t not in TASKS]
+    if unknown:
+        parser.error(f"unknown tasks: {', '.join(unknown)} (known: {', '.join(TASKS)})")
     songs = fetch(args.cache)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.tasks.split(","):

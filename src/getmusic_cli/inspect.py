@@ -15,8 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from getmusic_cli.errors import GetMusicError, printable
+from getmusic_cli.score.conditioning import pitched_notes
 from getmusic_cli.score.midi_io import read_midi, require_pitched
-from getmusic_cli.score.song import Note, Song
+from getmusic_cli.score.song import Song
 from getmusic_cli.score.tracks import INSTRUMENTS, display_name, gm_name
 
 # Colours of the classes in tables and plots.
@@ -53,10 +54,6 @@ def song_seconds(song: Song, end_tick: int) -> float:
         seconds += (change.tick - tick) / song.ticks_per_beat * 60.0 / bpm
         tick, bpm = change.tick, change.bpm
     return seconds + (end_tick - tick) / song.ticks_per_beat * 60.0 / bpm
-
-
-def pitched_notes(song: Song) -> list[Note]:
-    return [n for c in song.classes() if c != "drums" for n in song.notes[c]]
 
 
 def analyse(

@@ -72,6 +72,7 @@ class Result:
     seconds: float
     warnings: list[str] = field(default_factory=list)  # e.g. a made track that had to share a MIDI channel
     changed_bars: list[tuple[int, int]] | None = None  # infill: the bar ranges regenerated (1-based, inclusive)
+    previews: list[Path] = field(default_factory=list)  # WAV / PNG written beside the output (--preview, --plot)
 
     def kept_text(self) -> str:
         if self.changed_bars is not None:
@@ -85,8 +86,6 @@ class Result:
         ranges = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in self.changed_bars)
         return f"{made} (bars {ranges} only)"
 
-    previews: list[Path] = field(default_factory=list)  # WAV / PNG written beside the output (--preview, --plot)
-
 
 class Generator:
     """A loaded model plus the options; generate/infill any number of songs with it."""
@@ -96,6 +95,8 @@ class Generator:
         from getmusic_cli.runtime.loader import load_denoiser
 
         options = options or Options()
+        if options.variations < 1:  # cheap checks first: resolving may download, loading may export
+            raise GetMusicError("variations must be at least 1")
         self.options = options
         self.bundle = resolve_model(options.model, cache_dir=options.cache_dir)
         self.config = self.bundle.config
@@ -111,8 +112,6 @@ class Generator:
         if options.steps is not None and not 1 <= options.steps <= self.config.num_timesteps:
             raise GetMusicError(f"steps must be between 1 and {self.config.num_timesteps} for this model")
         self.steps = options.steps or self.config.sample_steps  # the model may suggest fewer than T
-        if options.variations < 1:
-            raise GetMusicError("variations must be at least 1")
 
     # ----- the two verbs -----
 
@@ -325,8 +324,8 @@ class Generator:
         return out.cpu().numpy()
 
     def _made_track(self, name: str, notes: list[Note]) -> OutTrack:
+        """A new track for a made class (its notes already carry the class's velocity)."""
         program = self.options.programs.get(name, DEFAULT_PROGRAM.get(name, 0))
-        notes = [self._velocity(n, name) for n in notes]
         return OutTrack(f"{name} (getmusic)", program, name == "drums", notes)
 
     @staticmethod

@@ -185,7 +185,7 @@ def test_int8_is_quantised_once_and_stays_close(bundle, tmp_path, capfd):
     got = den.features(tokens, t, condition)
     assert not torch.equal(got, fp32)  # really another graph
     assert (got - fp32).abs().mean() < 0.1 * fp32.abs().mean()
-    with pytest.raises(GetMusicError, match="--int8 needs --backend onnx"):
+    with pytest.raises(GetMusicError, match="int8 runs in ONNX Runtime only"):
         load_denoiser(bundle, device="cpu", backend="torch", int8=True)
 
 

@@ -155,7 +155,7 @@ def render_file(
     midi = Path(midi)
     wav = Path(output) if output is not None else midi.with_suffix(".wav")
     if wav.exists() and not force:
-        raise GetMusicError(f"{wav} exists; use --force to overwrite it")
+        raise GetMusicError(f"{wav} exists", cli_hint="use --force to overwrite it")
     render_wav(midi, wav, soundfont)
     with wave.open(str(wav), "rb") as done:
         return wav, done.getnframes() / done.getframerate()

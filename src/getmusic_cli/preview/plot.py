@@ -41,7 +41,6 @@ DRUM_ROWS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("perc", ()),
 )
 _DRUM_ROW = {key: i for i, (_, keys) in enumerate(DRUM_ROWS) for key in keys}
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def require_plot() -> None:

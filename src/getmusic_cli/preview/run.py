@@ -47,7 +47,7 @@ def with_previews(request: PreviewRequest, work: Work) -> Work:
         for out in outputs:
             for extra in preview_paths(out, request):
                 if extra.exists() and not request.force:
-                    raise GetMusicError(f"{extra} exists; use --force to overwrite it")
+                    raise GetMusicError(f"{extra} exists", cli_hint="use --force to overwrite it")
         results = work(generator, path, outputs, progress)
         for result in results:
             result.previews = _write_previews(path, result, request, soundfont)

@@ -17,7 +17,7 @@ def select_device(name: str = "auto") -> torch.device:
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-            raise GetMusicError(f"CUDA was asked for but is not available ({why}); use --device cpu")
+            raise GetMusicError(f"CUDA was asked for but is not available ({why})", cli_hint="use --device cpu")
         try:
             device = torch.device(name)
         except RuntimeError:

@@ -32,7 +32,7 @@ def load_denoiser(
     if backend not in BACKENDS:
         raise GetMusicError(f"unknown back end {backend!r} (use {' or '.join(BACKENDS)})")
     if int8 and backend != "onnx":
-        raise GetMusicError("--int8 needs --backend onnx (int8 runs in ONNX Runtime)")
+        raise GetMusicError("int8 runs in ONNX Runtime only", cli_hint="add --backend onnx")
     n_threads = choose_threads(threads, model_parameters(bundle.config))
     apply_torch_threads(n_threads)  # the torch back end, and the head of the ONNX one
     if backend == "onnx":

@@ -96,7 +96,7 @@ def _quantize(source: Path, path: Path) -> None:
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError:
-        raise GetMusicError("--int8 needs ONNX Runtime's quantization tools: install getmusic-cli[onnx]") from None
+        raise GetMusicError("int8 needs ONNX Runtime's quantization tools: install getmusic-cli[onnx]") from None
     _say(f"Quantising {source.name} to int8 (once; cached in {path.parent}) ...")
     start = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from getmusic_cli.errors import GetMusicError
-from getmusic_cli.score.tracks import DROP, display_name, gm_family, gm_name, name_class, name_words, program_class
+from getmusic_cli.score.tracks import DROP, display_name, name_class, name_words, program_class, program_reason
 
 # Register (MIDI pitches).
 BASS_LINE_PITCH = 48  # C3
@@ -146,13 +146,6 @@ def carries_tune(p: Profile, *, need_bars: bool = True, need_monophony: bool = T
     )
 
 
-def _program_reason(program: int) -> str:
-    if program_class(program) is None:
-        why = "timpani (pitched drums)" if program == 47 else f"{gm_family(program).lower()} family"
-        return f"dropped: {why}; program {program} {gm_name(program)}"
-    return f"program {program} {gm_name(program)} ({gm_family(program)} family)"
-
-
 def classify(track, p: Profile, override: str | None = None) -> tuple[str | None, str]:
     """(class or None, reason) for one SourceTrack, before the lead rule (steps 1-5)."""
     if override is not None:
@@ -163,7 +156,7 @@ def classify(track, p: Profile, override: str | None = None) -> tuple[str | None
     if hint is not None and hint[0] != "drums":
         cls, reason = hint[0], f"name {track.name!r} (program 0)"
     else:
-        cls, reason = program_class(track.program), _program_reason(track.program)
+        cls, reason = program_class(track.program), program_reason(track.program)
     if cls is None:
         return cls, reason
     low_line = p.low_share >= BASS_LINE_SHARE and p.monophony >= BASS_LINE_MONOPHONY

@@ -303,7 +303,8 @@ def program_class(program: int) -> str | None:
     return FAMILY_CLASS[program // 8]
 
 
-def _program_reason(program: int) -> str:
+def program_reason(program: int) -> str:
+    """Why a program maps where it does, as `inspect` shows it (or why it is dropped)."""
     text = f"program {program} {gm_name(program)} ({gm_family(program)} family)"
     if program_class(program) is None:
         why = _DROP_REASONS.get(program, f"{gm_family(program).lower()} family")
