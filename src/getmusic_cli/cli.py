@@ -539,6 +539,8 @@ def evaluate(
     top_p: float = _top_p_opt,
     device: str = _device_opt,
     threads: int = _threads_opt,
+    backend: str = _backend_opt,
+    int8: bool = _int8_opt,
     no_chords: bool = typer.Option(False, "--no-chords", help="Do not condition on the chord rows."),
     oracle_chords: bool = typer.Option(
         False, "--oracle-chords", help="Chords heard in the whole real song, made tracks too (the paper's setting)."
@@ -571,6 +573,8 @@ def evaluate(
         temperature=temperature,
         top_p=top_p,
         threads=threads,
+        backend=backend,
+        int8=int8,
     )
     run_command(options, as_json, console, err_console)
 

@@ -256,3 +256,13 @@ def test_a_saved_report_prints_the_same_tables(cli, corpus, tmp_path, capsys):
     assert show.main([str(saved)]) == 0
     out = capsys.readouterr().out
     assert "rule accompanist" in out and "below E1" in out and "chords heard in the kept tracks" in out
+
+
+def test_the_model_under_test_can_run_in_onnx_runtime(corpus, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("GETMUSIC_CACHE", str(tmp_path / "cache"))
+    torch_rows = evaluate(_options(corpus, n=2, steps=2, references=False)).per_window[SYSTEM_MODEL]
+    onnx_rows = evaluate(_options(corpus, n=2, steps=2, references=False, backend="onnx")).per_window[SYSTEM_MODEL]
+    assert [(r["song"], r["first_bar"]) for r in onnx_rows] == [(r["song"], r["first_bar"]) for r in torch_rows]
+    assert all(0.0 <= r["pitch"] <= 1.0 for r in onnx_rows)
+    assert list((tmp_path / "cache").rglob("*.onnx"))  # the model really ran through an ONNX export

@@ -81,6 +81,8 @@ class EvalOptions:
     top_p: float = 1.0
     shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
+    backend: str = "torch"  # the model under test's back end (the debug reference always runs in torch)
+    int8: bool = False  # ONNX Runtime int8 (with backend "onnx")
 
 
 @dataclass(eq=False)
@@ -303,7 +305,9 @@ def model_input(case: SongCase, bundle, chords: str) -> GenerationInput:
     )
 
 
-def _run_network(bundle, cases: list[SongCase], options: EvalOptions, progress=None) -> list[dict]:
+def _run_network(
+    bundle, cases: list[SongCase], options: EvalOptions, progress=None, backend: str = "torch"
+) -> list[dict]:
     """Generate with one model on every window (in that model's vocabulary); metrics per window."""
     import torch
 
@@ -312,7 +316,8 @@ def _run_network(bundle, cases: list[SongCase], options: EvalOptions, progress=N
     from getmusic_cli.score.codec import GETScore, decode
     from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
 
-    denoiser = load_denoiser(bundle, device=options.device, threads=options.threads)
+    int8 = options.int8 and backend == "onnx"
+    denoiser = load_denoiser(bundle, device=options.device, backend=backend, threads=options.threads, int8=int8)
     vocab, length = bundle.vocab, bundle.config.train_length
     jobs = []  # (window, prepared input)
     for case in cases:
@@ -522,7 +527,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
     progress = _progress(console, n_windows * (2 if options.references else 1))
     try:
         advance = (lambda n: progress[0].advance(progress[1], n)) if progress else None
-        report.per_window[SYSTEM_MODEL] = _run_network(bundle, cases, options, advance)
+        report.per_window[SYSTEM_MODEL] = _run_network(bundle, cases, options, advance, options.backend)
         if options.references:
             report.per_window[SYSTEM_RULE] = _rule_rows(cases)
             shuffled = _shuffled_rows(cases, options.seed, options.shuffles)
