@@ -488,6 +488,7 @@ def train(
     bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="bf16 autocast on CUDA (never used on CPU)."),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
     workers: int = typer.Option(-1, "--workers", help="Processes for reading MIDI (-1: one per CPU)."),
+    threads: int = _threads_opt,
     prepare_only: bool = typer.Option(False, "--prepare-only", help="Build the data set under -o and stop."),
     source_weights: list[str] = typer.Option(
         None, "--source-weights", help="Sampling weight of a top-level data folder: 'mma=0.5,bach=2' (default 1)."
@@ -514,6 +515,7 @@ def train(
         bf16=bf16,
         compile=compile,
         workers=workers,
+        threads=threads,
         prepare_only=prepare_only,
         source_weights=parse_source_weights(source_weights),
     )

@@ -117,3 +117,17 @@ def test_init_fine_tunes_a_bundle_and_checks_its_vocabulary(corpus, tmp_path):
     assert load_bundle(tuned.bundle).config.hidden_size == load_bundle(first.bundle).config.hidden_size
     with pytest.raises(GetMusicError, match="--config and --init"):
         train(replace(options(corpus, tmp_path / "x", steps=2), init=str(first.bundle)))
+
+
+def test_threads_are_what_was_asked_for(corpus, tmp_path):
+    before = torch.get_num_threads()
+    seen = []
+    try:
+        train(
+            options(
+                corpus, tmp_path / "run", steps=1, threads=1, on_step=lambda _: seen.append(torch.get_num_threads())
+            )
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1]

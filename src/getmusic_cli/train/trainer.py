@@ -20,6 +20,7 @@ import torch
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.model.config import PRESETS, ModelConfig
+from getmusic_cli.runtime.threads import apply_torch_threads, choose_threads
 from getmusic_cli.train import distributed as dd
 from getmusic_cli.train.checkpoint import (
     CHECKPOINT_NAME,
@@ -64,6 +65,7 @@ class TrainOptions:
     resume: bool = False
     init: str | None = None  # a model to fine-tune (anything resolve_model accepts)
     workers: int = -1  # data-building processes
+    threads: int | None = None  # torch intra-op threads (default: GETMUSIC_THREADS, OMP_NUM_THREADS, physical cores)
     prepare_only: bool = False  # build the data set and stop
     source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     # Called after every optimizer step with the step count (tests use it to send signals).
@@ -202,6 +204,8 @@ def train(options: TrainOptions, console=None) -> TrainResult:
     run_dir = Path(options.run_dir)
     record = _check_run_dir(run_dir, options.resume)
     device = dd.setup(info, _select_device(options.device))
+    # No cap by model size here, unlike sampling: a training step is big enough to use every core given.
+    apply_torch_threads(choose_threads(options.threads))
     main = info.is_main
     show = console if main else None
     try:
