@@ -5,6 +5,7 @@
 
 Sources (details, licences and the voice rule: training/README.md and training/MODEL_CARD.md):
   freedoom  Debian package `freedoom` (BSD-3-Clause): the Standard MIDI songs inside its two WAD files, as is.
+  lmms      Debian package `lmms-common`: its demo projects (per-file licences) as band MIDI of our six classes.
   music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart, Haydn and Beethoven quartets,
             written out as GM MIDI with our voice → class rule. Needs `pip install music21` (build time only).
 
@@ -32,7 +33,7 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
-ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen")
+ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen", "lmms")
 # OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
 MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen")
 
@@ -303,8 +304,91 @@ def build_hydrogen(out: Path, cache: Path, log) -> tuple[list[dict], list[dict],
     return files, skipped, info
 
 
+def build_lmms(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    """LMMS demo projects as GM MIDI of our classes; only those with a licence of their own in debian/copyright."""
+    from corpus import lmms
+
+    from getmusic_cli.score.midi_io import OutTrack, write_midi
+    from getmusic_cli.score.song import TempoChange, TimeSignature
+    from getmusic_cli.score.tracks import DEFAULT_PROGRAM
+
+    package = debian.fetch("lmms-common", cache)
+    copyright_text = (package.root / lmms.COPYRIGHT).read_text(encoding="utf-8")
+    stanzas = lmms.copyright_stanzas(copyright_text)
+    files, skipped = [], []
+    for folder in lmms.PROJECT_DIRS:
+        for src in sorted((package.root / folder).rglob("*.mmp*")):
+            original = f"lmms-common:{src.relative_to(package.root)}"
+            rel_src = "data/projects/" + src.relative_to(package.root / "usr/share/lmms/projects").as_posix()
+            licence = lmms.licence_of(rel_src, stanzas)
+            if licence.spdx is None:
+                skipped.append(
+                    {
+                        "original": original,
+                        "reason": "no licence of its own in debian/copyright (only the catch-all 'Files: *', "
+                        "which the file itself says is disputed for the data)",
+                    }
+                )
+                continue
+            project = lmms.parse(lmms.load_xml(src.read_bytes()))
+            if not project.tracks:
+                skipped.append({"original": original, "reason": "no notes on a track the class rule maps"})
+                continue
+            stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in src.stem)
+            rel = f"lmms/{stem}.mid"
+            tmp = cache / "lmms" / f"{stem}.mid"
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            write_midi(
+                tmp,
+                ticks_per_beat=lmms.TICKS_PER_BEAT,
+                tempos=[TempoChange(0, project.bpm)],
+                time_signatures=[TimeSignature(0, project.numerator, project.denominator)],
+                tracks=[
+                    OutTrack(cls, DEFAULT_PROGRAM[cls], cls == "drums", project.tracks[cls])
+                    for cls in lmms.CLASSES
+                    if cls in project.tracks
+                ],
+                end_of_file=project.end,
+            )
+            data = tmp.read_bytes()
+            write_if_changed(out / rel, data)
+            files.append(
+                {
+                    "path": rel,
+                    "source": "lmms",
+                    "collection": "lmms",
+                    "original": original,
+                    "duplicates": [],
+                    "licence": licence.spdx,
+                    "copyright": licence.copyright,
+                    "track_classes": [f"{name}: {cls}" for name, cls in project.assigned],
+                    "sha256": sha256_bytes(data),
+                }
+            )
+    write_if_changed(out / "lmms" / "LICENSE.txt", copyright_text.encode("utf-8"))
+    log(f"lmms-common {package.version}: {len(files)} projects, {len(skipped)} left out")
+    info = {
+        "package": "lmms-common (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": "per file (debian/copyright): " + ", ".join(sorted({f["licence"] for f in files})),
+        "licence_file": "lmms/LICENSE.txt (the package's debian/copyright)",
+        "class_rule": "training/corpus/lmms.py (module docstring)",
+    }
+    return files, skipped, info
+
+
 # Data licences from the most to the least demanding: a model trained on the corpus carries the first one present.
-LICENCE_ORDER = ("GPL-2.0-or-later", "BSD-3-Clause")
+# (Share-alike and copyleft licences come first; a corpus mixing several still lists them all per file.)
+LICENCE_ORDER = (
+    "GPL-2.0-or-later",
+    "CC-BY-SA-4.0",
+    "CC-BY-SA-3.0",
+    "Artistic-2.0",
+    "BSD-3-Clause",
+    "BSD-2-Clause",
+)
 
 
 def strongest_licence(files: list[dict]) -> str:
@@ -388,6 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         files += f
         skipped += s
         source_info["hydrogen"] = info
+    if "lmms" in sources:
+        f, s, info = build_lmms(out, cache, log)
+        files += f
+        skipped += s
+        source_info["lmms"] = info
     removed = remove_stale(out, {f["path"] for f in files})
     if removed:
         log(f"removed {removed} stale files")
