@@ -60,6 +60,7 @@ class Server:
     token: str
     server: object  # uvicorn.Server
     sock: socket.socket
+    studio: object  # session.Studio
 
     def serve(self) -> None:
         self.server.run(sockets=[self.sock])
@@ -98,7 +99,7 @@ def make_server(studio, port: int = 0) -> Server:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, server_header=False, lifespan="off"
     )
-    return Server(f"http://127.0.0.1:{port}/?token={token}", port, token, uvicorn.Server(config), sock)
+    return Server(f"http://127.0.0.1:{port}/?token={token}", port, token, uvicorn.Server(config), sock, studio)
 
 
 def run_studio(
