@@ -579,8 +579,8 @@
     try {
       for (;;) {
         const job = await (await api("/api/job")).json();
-        showJob(job);
-        if (job.state !== "running") {
+        if (job.state === "running") showJob(job);
+        else {
           const data = await (await api("/api/state")).json();
           accept(data, { viewFirstCandidate: job.state === "done" });
           if (job.state === "error") showError(job.message);
