@@ -127,9 +127,12 @@ def run_studio(
             threading.Thread(target=_open_when_ready, args=(server,), daemon=True).start()
         try:
             server.serve()
+        except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again
+            pass
         finally:
             studio.cancel()
             studio.wait(30)
+        say("studio stopped")
 
 
 def _open_when_ready(server: Server) -> None:
