@@ -75,20 +75,33 @@ def debug_generator():
 
 
 @pytest.fixture
-def server(debug_generator, tmp_path):
-    """A running studio server with no song open; yields it (``.url``, ``.port``, ``.token``, ``.studio``)."""
+def start_server(tmp_path, request):
+    """``start_server(generator)``: a running studio server over it with no song open (``.url``, ``.port``,
+    ``.token``, ``.studio``), stopped after the test."""
     from getmusic_cli.studio import make_server
     from getmusic_cli.studio.session import Studio
 
-    work = tmp_path / "work"
-    work.mkdir()
-    studio = Studio(debug_generator, work)
-    srv = make_server(studio, 0)
-    thread = srv.start_in_thread()
-    yield srv
-    studio.cancel()
-    studio.wait(30)
-    srv.stop(thread)
+    def start(generator):
+        work = tmp_path / f"work-{len(list(tmp_path.glob('work-*')))}"
+        work.mkdir()
+        studio = Studio(generator, work)
+        srv = make_server(studio, 0)
+        thread = srv.start_in_thread()
+
+        def stop():
+            studio.cancel()
+            studio.wait(30)
+            srv.stop(thread)
+
+        request.addfinalizer(stop)
+        return srv
+
+    return start
+
+
+@pytest.fixture
+def server(debug_generator, start_server):
+    return start_server(debug_generator)
 
 
 @pytest.fixture

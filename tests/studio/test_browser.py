@@ -2,7 +2,8 @@
 nothing is downloaded at run time) opens the example, drags over bars 5-8 of the bass, generates with the `debug`
 model, plays and compares, downloads the MIDI file, and checks it: kept notes exact, the chosen bars changed.
 
-The screenshot goes to the test's folder; GETMUSIC_UPDATE_SCREENSHOT=1 also writes docs/studio.png (the README's).
+The screenshot goes to the test's folder; GETMUSIC_UPDATE_SCREENSHOT=1 runs the first test with the default model
+(music rather than the debug model's noise) and copies its screenshot to docs/studio.png, the README's picture.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def browser(tmp_path):
         "--no-sandbox",
         "--disable-gpu",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1050",
+        "--window-size=1400,1200",
         "--autoplay-policy=no-user-gesture-required",
         "--mute-audio",
     ):
@@ -69,6 +70,19 @@ def browser(tmp_path):
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
+
+
+UPDATE_SCREENSHOT = os.environ.get("GETMUSIC_UPDATE_SCREENSHOT") == "1"
+
+
+@pytest.fixture
+def page_server(request):
+    """The studio server of the first test: the debug model, or the default one when the screenshot is remade."""
+    if not UPDATE_SCREENSHOT:
+        return request.getfixturevalue("server")
+    from getmusic_cli.pipeline import Generator, Options
+
+    return request.getfixturevalue("start_server")(Generator(Options(threads=1)))
 
 
 def wait_for(condition, timeout=30.0, what="the page"):
@@ -101,8 +115,9 @@ def drag_cells(driver, start, end):
     actions.move_to_element_with_offset(canvas, int(x1), int(y1)).release().perform()
 
 
-def test_open_select_generate_play_compare_download(browser, server, tmp_path):
-    driver = browser
+def test_open_select_generate_play_compare_download(browser, page_server, tmp_path):
+    driver, server = browser, page_server
+    model = server.studio.generator.config.name
     driver.get(server.url)
     wait_for(lambda: "open a MIDI file" in text(driver, "song-info"), what="the empty page")
 
@@ -112,7 +127,7 @@ def test_open_select_generate_play_compare_download(browser, server, tmp_path):
     file_input.send_keys(str(example_song()))
     driver.execute_script("arguments[0].style.display = ''", file_input)
     wait_for(lambda: "bach_bwv253.mid: 11 bars" in text(driver, "song-info"), what="the song")
-    assert "model: debug" in text(driver, "model-info")
+    assert f"model: {model}" in text(driver, "model-info")
     rows = driver.find_elements(By.CSS_SELECTOR, "#track-rows tr")
     assert [r.find_element(By.TAG_NAME, "select").get_attribute("value") for r in rows] == [
         "lead",
@@ -127,7 +142,7 @@ def test_open_select_generate_play_compare_download(browser, server, tmp_path):
     assert driver.find_element(By.ID, "tracks").get_attribute("value") == "bass"
 
     # generate two variations with the debug model
-    for field, value in (("steps", "3"), ("seed", "11"), ("variations", "2")):
+    for field, value in (("steps", "" if UPDATE_SCREENSHOT else "3"), ("seed", "11"), ("variations", "2")):
         box = driver.find_element(By.ID, field)
         box.clear()
         box.send_keys(value)
@@ -179,7 +194,7 @@ def test_open_select_generate_play_compare_download(browser, server, tmp_path):
     driver.find_element(By.ID, "undo").click()
     wait_for(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#version-rows tr[data-id]")) == 3, what="undo")
 
-    if os.environ.get("GETMUSIC_UPDATE_SCREENSHOT") == "1":
+    if UPDATE_SCREENSHOT:
         shutil.copyfile(tmp_path / "studio.png", REPO / "docs" / "studio.png")
 
 
