@@ -499,7 +499,13 @@ def studio(
 
         song = example_song()
     options = Options(model=model, device=device, backend=backend, threads=threads, cache_dir=cache_dir)
-    run_studio(song, options, port=port, browser=not no_browser, say=lambda text: console.print(text, highlight=False))
+    run_studio(
+        song,
+        options,
+        port=port,
+        browser=not no_browser,
+        say=lambda text: console.print(escape(text), highlight=False, soft_wrap=True),  # the link in one piece
+    )
 
 
 # ----- train / evaluate -----
