@@ -479,6 +479,7 @@ def studio(
     device: str = _device_opt,
     backend: str = _backend_opt,
     threads: int = _threads_opt,
+    int8: bool = _int8_opt,
     cache_dir: Path = _cache_opt,
 ) -> None:
     """A local web page: pick bars and tracks, generate, listen, compare, download (the 'studio' extra).
@@ -498,7 +499,7 @@ def studio(
         from getmusic_cli.pipeline import example_song
 
         song = example_song()
-    options = Options(model=model, device=device, backend=backend, threads=threads, cache_dir=cache_dir)
+    options = Options(model=model, device=device, backend=backend, threads=threads, int8=int8, cache_dir=cache_dir)
     run_studio(
         song,
         options,

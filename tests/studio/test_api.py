@@ -210,6 +210,36 @@ def test_wav_of_a_version(client):
     assert reply.headers["content-type"] == "audio/wav"
 
 
+def test_rendered_audio_is_kept_for_a_few_versions_only(client, monkeypatch):
+    from getmusic_cli.studio import session
+
+    studio = client.server.studio
+    monkeypatch.setattr(session, "WAVS_KEPT", 2)
+    renders = []
+
+    def fake_render(midi, wav, soundfont=None):
+        renders.append(midi)
+        wav.write_bytes(b"RIFF" + bytes(40))
+        return wav
+
+    monkeypatch.setattr("getmusic_cli.preview.audio.render_wav", fake_render)
+    ids = []
+    for _ in range(3):
+        ids.append(open_example(client)["current"]["id"])
+        assert client.get(f"/api/wav/{ids[-1]}").status == 200
+    assert client.get(f"/api/wav/{ids[-1]}").status == 200  # cached: no new render
+    assert len(renders) == 3
+    assert [v.wav is not None for v in (studio._find(i) for i in ids)] == [False, True, True]
+    assert client.get(f"/api/wav/{ids[0]}").status == 200  # rendered again
+    assert len(renders) == 4
+
+
+def test_unknown_routes_and_methods_are_one_line(client):
+    assert one_line(client.get("/api/nothing"), 404) == "not found"
+    assert one_line(client.get("/static/../app.py"), 404) == "not found"
+    assert "not allowed" in one_line(client.get("/api/generate"), 405)
+
+
 def test_wav_without_the_audio_extra_is_one_line(client, monkeypatch):
     state = open_example(client)
     monkeypatch.setattr(client.server.studio, "audio_problem", "audio needs the 'audio' extra: pip install x")

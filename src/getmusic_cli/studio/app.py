@@ -188,5 +188,12 @@ def build_app(studio: Studio, token: str, port: int):
         Route("/api/midi/{vid}", _guarded(midi)),
         Route("/api/wav/{vid}", _guarded(wav)),
     ]
-    app = Starlette(routes=routes)
+
+    async def not_found(request: Request, exc):
+        return error("not found", 404)
+
+    async def not_allowed(request: Request, exc):
+        return error(f"{request.method} is not allowed here", 405)
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
     return Guard(app, token, port)

@@ -24,6 +24,7 @@ from getmusic_cli.score.tracks import DROP, INSTRUMENTS, display_name, gm_name, 
 
 MAX_UPLOAD_MB = 5.0  # a page upload; the song-length limits of score/limits.py apply as well
 MAX_VARIATIONS = 8
+WAVS_KEPT = 6  # rendered versions kept in memory (a 3-minute song is about 30 MB of WAV)
 GETMUSIC_SUFFIX = " (getmusic)"  # the name the pipeline gives a new track of a made class
 
 
@@ -98,6 +99,7 @@ class Studio:
         self.history: list[tuple[Version, list[Version]]] = []  # undo stack: (current, candidates) before a change
         self.job = Job()
         self._thread: threading.Thread | None = None
+        self._rendered: list[Version] = []  # versions holding a WAV, oldest first
 
     # ----- opening and mapping -----
 
@@ -185,14 +187,21 @@ class Studio:
         version = self._find(version_id)
         if self.audio_problem:
             raise GetMusicError(self.audio_problem)
-        if version.wav is None:
+        data = version.wav
+        if data is None:
             wav = version.path.with_suffix(".wav")
             try:
                 render_wav(version.path, wav)
-                version.wav = wav.read_bytes()
+                data = wav.read_bytes()
             finally:
                 wav.unlink(missing_ok=True)
-        return Path(version.filename).with_suffix(".wav").name, version.wav
+            with self._lock:
+                version.wav = data
+                self._rendered = [v for v in self._rendered if v is not version] + [version]
+                for old in self._rendered[:-WAVS_KEPT]:
+                    old.wav = None
+                self._rendered = self._rendered[-WAVS_KEPT:]
+        return Path(version.filename).with_suffix(".wav").name, data
 
     # ----- generation -----
 
