@@ -117,7 +117,7 @@ def run_studio(
 
     with tempfile.TemporaryDirectory(prefix="getmusic-studio-") as workdir:  # private (0700), removed at the end
         say("loading the model ...")
-        studio = Studio(Generator(options), workdir, audio=audio_problem())
+        studio = Studio(Generator(options), workdir, audio_problem=audio_problem())
         if song is not None:
             studio.open_path(song)
         server = make_server(studio, port)

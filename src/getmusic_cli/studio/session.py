@@ -86,12 +86,14 @@ class Studio:
     Every method is safe to call from several request threads; generation runs in one worker thread at a time.
     """
 
-    def __init__(self, generator, workdir: str | Path, *, limits: Limits | None = None, audio: str | None = None):
+    def __init__(
+        self, generator, workdir: str | Path, *, limits: Limits | None = None, audio_problem: str | None = None
+    ):
         self.generator = generator
         self.workdir = Path(workdir)
         self.limits = limits or Limits.from_env()
         self.max_upload_bytes = int(min(MAX_UPLOAD_MB, self.limits.max_file_mb) * 2**20)
-        self.audio_problem = audio  # None: audio works; else the one line that says what to install
+        self.audio_problem = audio_problem  # None: audio works; else the one line that says what to install
         self._lock = threading.RLock()
         self._ids = 0
         self.current: Version | None = None
@@ -288,42 +290,41 @@ class Studio:
 
     def _work(self, job: Job, base: Version, run, describe: str, options: dict) -> None:
         started = time.perf_counter()
+        made: list[Version] = []
         try:
             generator = self.generator.with_options(**options)
             folder = self.workdir / f"job-{job.id}"
             folder.mkdir()
             n = options["variations"]
             stem = Path(base.filename).stem.removesuffix(".getmusic")
-            first = self._ids + 1
-            names = [f"{stem}.getmusic-{first + i}.mid" for i in range(n)]
-            outputs = [folder / name for name in names]
+            names = [f"{stem}.getmusic-{job.id}{'abcdefgh'[i] if n > 1 else ''}.mid" for i in range(n)]
 
             def progress(_label, done, total):
                 if job.cancel.is_set():
                     raise Cancelled("stopped")
                 job.done, job.total, job.message = done, total, f"step {done} of {total}"
 
-            results = run(generator, base.path, outputs, progress)
-            made = []
+            results = run(generator, base.path, [folder / name for name in names], progress)
             for i, (result, name) in enumerate(zip(results, names)):
                 label = f"B{i + 1}: {describe} (seed {options['seed']}" + (f", variation {i + 1})" if n > 1 else ")")
                 version = self._candidate(base, label, name, result.path)
                 version.seed, version.warnings = options["seed"], list(result.warnings)
                 made.append(version)
-            with self._lock:
+            outcome = ("done", f"{len(made)} variation{'s' * (len(made) > 1)} ready")
+        except Cancelled:
+            outcome = ("cancelled", "stopped")
+        except GetMusicError as exc:
+            outcome = ("error", first_line(str(exc)))
+        except MemoryError:
+            outcome = ("error", "out of memory")
+        except Exception as exc:  # the server keeps running; the page shows one line
+            outcome = ("error", f"internal error: {type(exc).__name__}: {first_line(exc)}")
+        with self._lock:
+            if outcome[0] == "done":
                 self.history.append((self.current, self.candidates))
                 self.candidates = made
-                job.state, job.message = "done", f"{len(made)} variation{'s' * (len(made) > 1)} ready"
-        except Cancelled:
-            job.state, job.message = "cancelled", "stopped"
-        except GetMusicError as exc:
-            job.state, job.message = "error", first_line(str(exc))
-        except MemoryError:
-            job.state, job.message = "error", "out of memory"
-        except Exception as exc:  # the server keeps running; the page shows one line
-            job.state, job.message = "error", f"internal error: {type(exc).__name__}: {first_line(exc)}"
-        finally:
             job.seconds = time.perf_counter() - started
+            job.state, job.message = outcome
 
     # ----- versions -----
 
