@@ -219,3 +219,32 @@ def test_the_page_without_its_token_is_refused(browser, server):
     assert "forbidden" in driver.find_element(By.TAG_NAME, "body").text
     driver.get(server.url.replace("127.0.0.1", "localhost"))
     wait_for(lambda: "open a MIDI file" in text(driver, "song-info"), what="the page at localhost")
+
+
+def test_map_a_track_and_make_whole_tracks(browser, server):
+    driver = browser
+    server.studio.open_path(example_song())
+    driver.get(server.url)
+    wait_for(lambda: "bach_bwv253.mid" in text(driver, "song-info"), what="the song")
+
+    # the bass track read as piano, with the drop-down
+    select = driver.find_element(By.CSS_SELECTOR, '#track-rows select[data-index="3"]')
+    select.find_element(By.CSS_SELECTOR, 'option[value="piano"]').click()
+    wait_for(lambda: "chosen here" in driver.find_elements(By.CSS_SELECTOR, "#track-rows tr")[3].text, what="mapping")
+    assert server.studio.current.song.classes() == ["lead", "piano", "strings"]
+
+    # make drums under the lead only: strings and piano left out
+    driver.find_element(By.CSS_SELECTOR, 'input[name="mode"][value="generate"]').click()
+    assert driver.find_element(By.ID, "make-box").is_displayed()
+    assert not driver.find_element(By.ID, "make-drums-keep").is_enabled()  # nothing to keep: absent
+    for radio in ("make-drums-make", "make-piano-out", "make-strings-out"):
+        driver.find_element(By.ID, radio).click()
+    steps = driver.find_element(By.ID, "steps")
+    steps.clear()
+    steps.send_keys("2")
+    driver.find_element(By.ID, "generate").click()
+    wait_for(lambda: driver.find_element(By.ID, "job-text").get_attribute("data-state") == "done", 60, "generation")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#version-rows tr[data-id]")
+    assert "B1: made drums under lead" in rows[1].text
+    [candidate] = server.studio.candidates
+    assert candidate.song.classes() == ["lead", "drums"]
