@@ -232,6 +232,9 @@ def test_rendered_audio_is_kept_for_a_few_versions_only(client, monkeypatch):
     assert [v.wav is not None for v in (studio._find(i) for i in ids)] == [False, True, True]
     assert client.get(f"/api/wav/{ids[0]}").status == 200  # rendered again
     assert len(renders) == 4
+    monkeypatch.setattr(session, "WAV_BYTES_KEPT", 50)  # one 44-byte WAV fits, two do not
+    assert client.get(f"/api/wav/{ids[1]}").status == 200
+    assert [v.wav is not None for v in (studio._find(i) for i in ids)] == [False, True, False]
 
 
 def test_unknown_routes_and_methods_are_one_line(client):

@@ -24,7 +24,8 @@ from getmusic_cli.score.tracks import DROP, INSTRUMENTS, display_name, gm_name, 
 
 MAX_UPLOAD_MB = 5.0  # a page upload; the song-length limits of score/limits.py apply as well
 MAX_VARIATIONS = 8
-WAVS_KEPT = 6  # rendered versions kept in memory (a 3-minute song is about 30 MB of WAV)
+WAVS_KEPT = 6  # rendered versions kept in memory, at most
+WAV_BYTES_KEPT = 256 * 2**20  # and at most this much WAV (a minute is 10.6 MB), the newest one always
 GETMUSIC_SUFFIX = " (getmusic)"  # the name the pipeline gives a new track of a made class
 
 
@@ -200,9 +201,14 @@ class Studio:
             with self._lock:
                 version.wav = data
                 self._rendered = [v for v in self._rendered if v is not version] + [version]
-                for old in self._rendered[:-WAVS_KEPT]:
-                    old.wav = None
-                self._rendered = self._rendered[-WAVS_KEPT:]
+                kept, size = [], 0
+                for v in reversed(self._rendered):
+                    size += len(v.wav)
+                    if kept and (len(kept) >= WAVS_KEPT or size > WAV_BYTES_KEPT):
+                        v.wav = None
+                    else:
+                        kept.insert(0, v)
+                self._rendered = kept
         return Path(version.filename).with_suffix(".wav").name, data
 
     # ----- generation -----

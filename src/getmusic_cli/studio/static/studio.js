@@ -235,7 +235,6 @@
     // bar lines, numbers, chords
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "middle";
-    const every = song.bars.length > 200 ? 8 : song.bars.length > 64 ? 4 : 1;
     song.bars.forEach((bar, i) => {
       const left = x(LABEL_W + bar.start * PX);
       if (left > width || left + bar.length * PX < 0) return;
@@ -245,7 +244,7 @@
       ctx.lineTo(left + 0.5, height);
       ctx.stroke();
       ctx.fillStyle = "#6b6b70";
-      if (i % every === 0) ctx.fillText(String(i + 1), left + 3, BARNO_H / 2);
+      if (bar.length * PX > 6 * String(i + 1).length + 4) ctx.fillText(String(i + 1), left + 3, BARNO_H / 2);
       ctx.fillStyle = "#1d1d1f";
       if (bar.chord && bar.length * PX > 24) ctx.fillText(bar.chord, left + 3, BARNO_H + CHORD_H / 2);
     });
