@@ -64,3 +64,19 @@ def test_studio_refuses_a_bad_song_before_serving(cli, tmp_path):
     assert "bad.mid: not a MIDI file" in res.stderr and "getmusic studio:" not in res.stdout
     res = cli("studio", bad, "--example", "--no-browser", "--model", "debug")
     assert res.exit_code == 1 and "not both" in res.stderr
+
+
+def test_port_in_use_or_out_of_range_is_one_line(cli):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        res = cli("studio", "--example", "--no-browser", "--model", "debug", "--port", port)
+        assert res.exit_code == 1 and f"port {port} is in use" in res.stderr and "--port" in res.stderr
+    finally:
+        taken.close()
+    res = cli("studio", "--example", "--no-browser", "--model", "debug", "--port", 70000)
+    assert res.exit_code == 1 and "65535" in res.stderr

@@ -42,6 +42,8 @@ def audio_problem() -> str | None:
 
 def bind(port: int) -> socket.socket:
     """A listening socket on 127.0.0.1 only (port 0: any free port)."""
+    if not 0 <= port <= 65535:
+        raise GetMusicError(f"port {port}: ports go from 1 to 65535 (0: a free one)")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.bind(("127.0.0.1", port))
@@ -85,14 +87,14 @@ class Server:
             thread.join(10)
 
 
-def make_server(studio, port: int = 0) -> Server:
-    """Bind 127.0.0.1:PORT, make a token, and build the guarded app over ``studio``."""
+def make_server(studio, port: int = 0, sock: socket.socket | None = None) -> Server:
+    """Bind 127.0.0.1:PORT (or take the bound ``sock``), make a token, and build the guarded app over ``studio``."""
     import uvicorn
 
     from getmusic_cli.studio.app import build_app
     from getmusic_cli.studio.security import new_token
 
-    sock = bind(port)
+    sock = sock or bind(port)
     port = sock.getsockname()[1]
     token = new_token()
     app = build_app(studio, token, port)
@@ -115,12 +117,13 @@ def run_studio(
     from getmusic_cli.pipeline import Generator
     from getmusic_cli.studio.session import Studio
 
-    with tempfile.TemporaryDirectory(prefix="getmusic-studio-") as workdir:  # private (0700), removed at the end
+    sock = bind(port)  # a port in use fails before the model loads
+    with sock, tempfile.TemporaryDirectory(prefix="getmusic-studio-") as workdir:  # private (0700), removed at the end
         say("loading the model ...")
         studio = Studio(Generator(options), workdir, audio_problem=audio_problem())
         if song is not None:
             studio.open_path(song)
-        server = make_server(studio, port)
+        server = make_server(studio, sock=sock)
         say(f"getmusic studio: {server.url}")
         say("(only this machine can open it, and only with this link; Ctrl-C stops it)")
         if browser:
