@@ -117,7 +117,11 @@ def run_studio(
     from getmusic_cli.pipeline import Generator
     from getmusic_cli.studio.session import Studio
 
-    sock = bind(port)  # a port in use fails before the model loads
+    if song is not None:
+        from getmusic_cli.score.midi_io import read_midi
+
+        read_midi(song)  # a bad file fails before the model loads
+    sock = bind(port)  # and so does a port in use
     with sock, tempfile.TemporaryDirectory(prefix="getmusic-studio-") as workdir:  # private (0700), removed at the end
         say("loading the model ...")
         studio = Studio(Generator(options), workdir, audio_problem=audio_problem())
