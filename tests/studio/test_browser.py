@@ -38,11 +38,11 @@ def _find(names: tuple[str, ...]) -> str | None:
 
 
 @pytest.fixture
-def browser(tmp_path):
+def browser(tmp_path, monkeypatch):
     binary, driver_path = _find(BROWSERS), _find(DRIVERS)
     if binary is None or driver_path is None:
         pytest.skip("no Chromium and chromedriver here (Debian: apt-get install chromium chromium-driver)")
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium never fetches a driver or a browser
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium never fetches a driver or a browser
     from selenium.webdriver.chrome.service import Service
 
     downloads = tmp_path / "downloads"

@@ -137,6 +137,12 @@
     });
   }
 
+  $("open-label").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      $("file").click();
+    }
+  });
   $("file").addEventListener("change", (event) => {
     openFile(event.target.files[0]);
     event.target.value = "";
