@@ -19,7 +19,7 @@ from getmusic_cli.pipeline import example_song
 from getmusic_cli.score.midi_io import read_midi
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the dev extra)")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
@@ -88,7 +88,10 @@ def page_server(request):
 def wait_for(condition, timeout=30.0, what="the page"):
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:  # the page redrew the element between finding and reading it
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
