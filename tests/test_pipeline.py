@@ -278,3 +278,22 @@ def test_made_tracks_take_free_channels_and_kept_ones_keep_theirs(tmp_path, gene
         "drums (getmusic)": {9},
     }
     assert result.warnings == []
+
+
+def test_with_options_reuses_the_loaded_model(tmp_path, generator):
+    other = generator.with_options(steps=2, seed=9, variations=2, force=True)
+    assert other.denoiser is generator.denoiser and other.vocab is generator.vocab
+    assert (other.steps, other.options.seed, other.options.variations) == (2, 9, 2)
+    assert (generator.steps, generator.options.seed, generator.options.variations) == (4, 1, 1)  # untouched
+    src = write_song(tmp_path / "song.mid")
+    a = other.infill(src, "2-3", "bass", [tmp_path / "a1.mid", tmp_path / "a2.mid"])
+    b = Generator(Options(model="debug", steps=2, seed=9, variations=2)).infill(
+        src, "2-3", "bass", [tmp_path / "b1.mid", tmp_path / "b2.mid"]
+    )
+    assert [r.path.read_bytes() for r in a] == [r.path.read_bytes() for r in b]  # same music as a fresh generator
+    with pytest.raises(GetMusicError, match="steps must be between"):
+        generator.with_options(steps=10_000)
+    with pytest.raises(GetMusicError, match="variations"):
+        generator.with_options(variations=0)
+    with pytest.raises(ValueError, match="model"):
+        generator.with_options(model="default")

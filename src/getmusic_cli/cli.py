@@ -466,6 +466,49 @@ def render(
     console.print(f"wrote [link={wav.resolve().as_uri()}]{escape(str(wav))}[/link] ({seconds:.1f} s)", highlight=False)
 
 
+# ----- studio -----
+
+
+@app.command()
+def studio(
+    song: Path = typer.Argument(None, help="MIDI file to open (or open one on the page)."),
+    example: bool = typer.Option(False, "--example", help="Open the example song shipped with getmusic."),
+    port: int = typer.Option(0, "--port", help="Port on 127.0.0.1 (default: a free one)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the link; do not open a browser."),
+    model: str = _model_opt,
+    device: str = _device_opt,
+    backend: str = _backend_opt,
+    threads: int = _threads_opt,
+    int8: bool = _int8_opt,
+    cache_dir: Path = _cache_opt,
+) -> None:
+    """A local web page: pick bars and tracks, generate, listen, compare, download (the 'studio' extra).
+
+    \b
+    Example:
+      getmusic studio --example
+    The page answers only on 127.0.0.1 and only to the link printed (it carries a random token).
+    """
+    from getmusic_cli.pipeline import Options
+    from getmusic_cli.studio import require_studio, run_studio
+
+    require_studio()  # before the model loads
+    if song is not None and example:
+        raise GetMusicError("give a MIDI file or --example, not both")
+    if example:
+        from getmusic_cli.pipeline import example_song
+
+        song = example_song()
+    options = Options(model=model, device=device, backend=backend, threads=threads, int8=int8, cache_dir=cache_dir)
+    run_studio(
+        song,
+        options,
+        port=port,
+        browser=not no_browser,
+        say=lambda text: console.print(escape(text), highlight=False, soft_wrap=True),  # the link in one piece
+    )
+
+
 # ----- train / evaluate -----
 
 

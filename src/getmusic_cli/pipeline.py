@@ -8,9 +8,10 @@ their names, programs, channels and every non-note event; a class the input lack
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -109,9 +110,28 @@ class Generator:
             int8=options.int8,
             cache_dir=options.cache_dir,
         )
+        self.steps = self._checked_steps(options)
+
+    def with_options(self, **changes) -> Generator:
+        """The same loaded model under other options (sampling, mapping, outputs), without loading it again.
+
+        The fields that choose and load the model (model, device, backend, threads, int8, cache_dir) stay as they are.
+        """
+        fixed = sorted(set(changes) & {"model", "device", "backend", "threads", "int8", "cache_dir"})
+        if fixed:
+            raise ValueError(f"with_options cannot change {', '.join(fixed)}: make a new Generator")
+        options = replace(self.options, **changes)
+        if options.variations < 1:
+            raise GetMusicError("variations must be at least 1")
+        other = copy.copy(self)
+        other.options = options
+        other.steps = other._checked_steps(options)
+        return other
+
+    def _checked_steps(self, options: Options) -> int:
         if options.steps is not None and not 1 <= options.steps <= self.config.num_timesteps:
             raise GetMusicError(f"steps must be between 1 and {self.config.num_timesteps} for this model")
-        self.steps = options.steps or self.config.sample_steps  # the model may suggest fewer than T
+        return options.steps or self.config.sample_steps  # the model may suggest fewer than T
 
     # ----- the two verbs -----
 
