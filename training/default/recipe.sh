@@ -8,7 +8,8 @@
 #   python -m getmusic_cli.hub.registry refresh default
 set -euo pipefail
 run=${1:-runs/default}
-evals=${2:-training/default}
+evals=${2:-$run/scorecard}  # not training/default: its reports are the shipped version 2's
+mkdir -p "$evals"
 
 pip install music21==10.5.1
 python training/build_corpus.py corpus/ --sources freedoom,music21
