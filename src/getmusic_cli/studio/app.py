@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from getmusic_cli.errors import GetMusicError, first_line, printable
 from getmusic_cli.studio.security import Guard
-from getmusic_cli.studio.session import Studio
+from getmusic_cli.studio.session import Busy, Studio
 
 STATIC = {"studio.js": "text/javascript; charset=utf-8", "studio.css": "text/css; charset=utf-8"}
 MAX_JSON_BYTES = 64 * 1024
@@ -47,9 +47,10 @@ def _guarded(handler):
     async def endpoint(request: Request):
         try:
             return await handler(request)
+        except Busy as exc:
+            return error(str(exc), 409)
         except GetMusicError as exc:
-            status = 409 if "generation is running" in str(exc) else 400
-            return error(str(exc), status)
+            return error(str(exc), 400)
         except MemoryError:
             return error("out of memory", 500)
         except Exception as exc:  # the server keeps running whatever a request did

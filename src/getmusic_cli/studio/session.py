@@ -33,6 +33,10 @@ class Cancelled(GetMusicError):
     """Raised from the progress callback when the user presses Stop."""
 
 
+class Busy(GetMusicError):
+    """A change asked for while a generation runs (the server answers 409)."""
+
+
 @dataclass
 class Version:
     """One version of the song: the opened file, or a variation made from the version before it."""
@@ -382,7 +386,7 @@ class Studio:
 
     def _refuse_while_running(self) -> None:
         if self.job.state == "running":
-            raise GetMusicError("a generation is running: wait for it, or press Stop")
+            raise Busy("a generation is running: wait for it, or press Stop")
 
     # ----- what the page shows -----
 
