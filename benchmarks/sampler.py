@@ -58,7 +58,7 @@ class CachedFeatures:
         self.inner, self.cached = denoiser, features
         self.config, self.device = denoiser.config, denoiser.device
 
-    def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    def features(self, tokens, t, condition, bar_position=None) -> torch.Tensor:
         return self.cached
 
     def log_probs(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

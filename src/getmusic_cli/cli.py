@@ -527,6 +527,9 @@ def train(
     save_every: int = typer.Option(1000, "--save-every", help="Checkpoint every N steps (and on Ctrl-C / SIGTERM)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in -o exactly where it stopped."),
     init: str = typer.Option(None, "--init", help="Fine-tune this model (any --model spec) instead of a fresh one."),
+    bar_positions: int = typer.Option(
+        None, "--bar-positions", help="Tell the network each column's place in its bar (N places, e.g. 48)."
+    ),
     nproc: int = typer.Option(1, "--nproc-per-node", help="Processes (GPUs) on this machine; >1 launches torchrun."),
     bf16: bool = typer.Option(True, "--bf16/--no-bf16", help="bf16 autocast on CUDA (never used on CPU)."),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the network."),
@@ -555,6 +558,7 @@ def train(
         save_every=save_every,
         resume=resume,
         init=init,
+        bar_positions=bar_positions,
         bf16=bf16,
         compile=compile,
         workers=workers,

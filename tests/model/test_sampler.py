@@ -10,6 +10,7 @@ import torch
 
 from getmusic_cli.model.config import debug_config
 from getmusic_cli.model.sampler import SamplerOptions, sample, timesteps, unmask_schedule
+from getmusic_cli.model.windows import sample_windows
 from getmusic_cli.runtime.base import Denoiser
 from getmusic_cli.score.vocab import Vocabulary
 
@@ -29,12 +30,14 @@ class FakeDenoiser(Denoiser):
         self.base = torch.randn(14, 512, e, generator=g)
         self.shift = torch.randn(e, generator=g)
         self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.bar_positions: list[torch.Tensor] = []
 
     def cell_features(self, length: int, t: int) -> torch.Tensor:
         return self.base[:, :length] + 0.1 * t * self.shift
 
-    def features(self, tokens, t, condition):
+    def features(self, tokens, t, condition, bar_position=None):
         self.calls.append((tokens.clone(), t.clone()))
+        self.bar_positions.append(bar_position.clone())
         return torch.stack([self.cell_features(tokens.shape[-1], int(tt)) for tt in t])
 
 
@@ -179,6 +182,18 @@ def test_runs_on_the_debug_model_with_the_torch_backend():
     assert torch.equal(a[~masked], tokens[~masked]) and not bool((a == bundle.vocab.mask_id).any())
     for row in range(2, 6):
         assert set(a[:, row][masked[:, row]].tolist()) <= set(bundle.vocab.allowed_ids(row).tolist())
+
+
+def test_every_call_gets_each_columns_place_in_its_bar():
+    tokens, condition = _task(b=2)
+    _, den = _run(tokens=tokens, condition=condition, steps=3, seed=0)
+    assert all(p.tolist() == [list(range(16)) + list(range(8))] * 2 for p in den.bar_positions)  # 4/4 by default
+    # Over a long song in 3/4, windows get the positions of their own columns.
+    long = torch.cat([tokens] * 3, dim=-1)
+    den = FakeDenoiser()
+    bars = list(range(0, 3 * L, 12))
+    sample_windows(den, VOCAB, long, torch.cat([condition] * 3, -1), L, SamplerOptions(steps=2, seed=0), bars)
+    assert den.bar_positions and all(p[0].tolist() == [i % 12 for i in range(L)] for p in den.bar_positions)
 
 
 def test_calls_with_nothing_to_unmask_are_skipped():

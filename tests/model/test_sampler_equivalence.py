@@ -38,9 +38,9 @@ class Recording(TorchDenoiser):
         self.offset = torch.randn(14, L, embed, generator=g)
         self.inputs: list[torch.Tensor] = []
 
-    def features(self, tokens, t, condition):
+    def features(self, tokens, t, condition, bar_position=None):
         self.inputs.append(tokens.clone())
-        return 5 * super().features(tokens, t, condition) + self.offset[:, : tokens.shape[-1]]
+        return 5 * super().features(tokens, t, condition, bar_position) + self.offset[:, : tokens.shape[-1]]
 
 
 def _task(b: int, seed: int = 0, make=(1,)):

@@ -103,6 +103,27 @@ def test_the_band_mask_really_is_in_the_graph(bundle, network):
     assert unbanded_gap > 0.1
 
 
+def test_a_model_with_bar_positions_takes_them_as_an_input(tmp_path):
+    config = dataclasses.replace(CONFIG, bar_positions=24)
+    network = build_network(config, seed=5).eval()
+    with torch.no_grad():
+        network.bar_position_embedding.weight.normal_(0, 1.0)  # zero at init: make the positions matter
+    root = tmp_path / "bars"
+    save_bundle(root, config, VOCAB, network.state_dict())
+    export_network(network, root / "model.onnx")
+    model = onnx.load(str(root / "model.onnx"))
+    assert [i.name for i in model.graph.input] == ["tokens", "t", "condition", "bar_position"]
+    assert all(c.max_abs_diff <= TOLERANCE for c in verify_onnx(network, root / "model.onnx"))
+    # Through the back end: other positions give other features, and leaving them out is refused.
+    den = load_denoiser(load_bundle(root), device="cpu", backend="onnx", threads=1)
+    tokens, t, condition, positions = example_inputs(config, 1, 32)
+    a = den.features(tokens, t, condition, positions)
+    b = den.features(tokens, t, condition, (positions + 1) % 12)
+    assert (a - b).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="place in its bar"):
+        den.features(tokens, t, condition)
+
+
 def test_verification_fails_for_other_weights(bundle):
     with pytest.raises(GetMusicError, match="ONNX and torch disagree"):
         verify_onnx(sharp_network(seed=4), bundle.onnx_path, shapes=[(1, 16)])

@@ -12,6 +12,7 @@ from songs import write_corpus, write_song
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.train.dataset import DataSettings, build_dataset, open_dataset
+from getmusic_cli.train.windows import split_bar_positions
 
 FIXTURES = Path(__file__).parents[1] / "data"
 BAD = [
@@ -68,10 +69,12 @@ def test_build_lists_skips_and_packs_windows(corpus, tmp_path):
     for name in BAD:
         assert reasons[name], name
     assert all(reasons[f"{name}"].startswith("unreadable") for name in ["corrupt.mid", "not_midi.mid", "empty.mid"])
-    # Good files are used and every window is a 14 x L grid with at least two non-empty tracks.
+    # Good files are used and every window is a 14 x L grid (+ the bar-position row) with at least two
+    # non-empty tracks.
     assert len(data.train) > 0 and len(data.valid) > 0
-    windows = data.train.get(range(len(data.train)))
+    windows, positions = split_bar_positions(data.train.get(range(len(data.train))))
     assert windows.shape[1:] == (14, 64)
+    assert positions.min() == 0 and positions.max() < 16  # the corpus is in 4/4 and 3/4
     vocab = data.vocab
     non_empty = (windows[:, 0::2, :] != vocab.empty_id).any(axis=2).sum(axis=1)
     assert (non_empty >= 2).all()
@@ -114,7 +117,7 @@ def test_second_run_reuses_and_change_reencodes_only_that_file(corpus, tmp_path)
     build_dataset(changed, out, settings())
     assert not [n for n in set(p.name for p in cache.iterdir()) - before if n.endswith((".read.json", ".npz"))]
     reopened = open_dataset(out)
-    assert len(reopened.train) > 0 and reopened.train.get([0]).shape == (1, 14, 64)
+    assert len(reopened.train) > 0 and reopened.train.get([0]).shape == (1, 15, 64)
 
 
 def test_process_pool_gives_the_same_data(corpus, tmp_path):

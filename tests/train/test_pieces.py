@@ -17,7 +17,7 @@ from getmusic_cli.train.checkpoint import (
 )
 from getmusic_cli.train.optim import EMA, lr_at
 from getmusic_cli.train.sources import assign_splits, hash_fraction
-from getmusic_cli.train.windows import cut_windows, window_starts
+from getmusic_cli.train.windows import cut_windows, split_bar_positions, window_starts
 
 PAD, EMPTY = 15, 999
 
@@ -60,7 +60,19 @@ def test_cut_windows_empties_silent_tracks_and_drops_single_track_windows():
     assert (wins[:, 4:14] == EMPTY).all()
     assert (wins[:, 0] != EMPTY).all()
     last = cut_windows(_song(100), [0, 16, 32, 48, 64, 80, 96], 64, 48, PAD, EMPTY, min_tracks=1)
-    assert (last[-1][:, 100 - 48 :] == EMPTY).all()  # past the end of the song: [EMPTY]
+    assert (last[-1][:14, 100 - 48 :] == EMPTY).all()  # past the end of the song: [EMPTY]
+
+
+def test_windows_carry_each_columns_place_in_its_bar():
+    # A 4/4 bar, then 3/4 bars (12 columns); the window starting at column 16 begins on a 3/4 downbeat.
+    bars = [0, 16, 28, 40, 52, 64, 76, 88]
+    wins = cut_windows(_song(100), bars, 64, 16, PAD, EMPTY, min_tracks=1)
+    _, positions = split_bar_positions(wins)
+    assert positions[0, :20].tolist() == list(range(16)) + [0, 1, 2, 3]
+    assert positions[1, :13].tolist() == list(range(12)) + [0]
+    # Past the song's end (column 100) the last bar's length keeps counting.
+    last_start = window_starts(100, 64, 16, bars)[-1]
+    assert last_start + 64 > 100 and positions[-1, -1] == (last_start + 63 - 88) % 12
 
 
 def test_lr_schedule_warms_up_then_decays():

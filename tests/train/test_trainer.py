@@ -132,3 +132,23 @@ def test_threads_are_what_was_asked_for(corpus, tmp_path):
     finally:
         torch.set_num_threads(before)
     assert seen == [1]
+
+
+def test_init_can_add_bar_positions_and_starts_from_the_given_model(corpus, tmp_path):
+    from getmusic_cli.model.network import build_network
+    from getmusic_cli.runtime.onnx_export import example_inputs
+
+    first = train(options(corpus, tmp_path / "first", steps=2))
+    run = replace(options(corpus, tmp_path / "tuned", steps=1, config=None), init=str(first.bundle), bar_positions=48)
+    start = train(replace(run, lr=1e-12))  # one step at a negligible rate: the starting point
+    before, after = load_bundle(first.bundle), load_bundle(start.bundle)
+    assert before.config.bar_positions == 0 and after.config.bar_positions == 48
+    old, new = build_network(before.config, before.weights_path), build_network(after.config, after.weights_path)
+    tokens, t, condition = example_inputs(before.config, 1, 32)
+    positions = torch.arange(32)[None] % 16
+    with torch.inference_mode():
+        assert torch.allclose(old(tokens, t, condition), new(tokens, t, condition, positions), atol=1e-4)
+    with pytest.raises(ValueError, match="place in its bar"):
+        new(tokens, t, condition)
+    with pytest.raises(GetMusicError, match="bar positions, not 16"):
+        train(replace(run, run_dir=tmp_path / "x", init=str(start.bundle), bar_positions=16))

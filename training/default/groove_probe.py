@@ -21,6 +21,7 @@ from getmusic_cli.hub.resolve import resolve_model
 from getmusic_cli.runtime.loader import load_denoiser
 from getmusic_cli.score.codec import duration_row, encode, pitch_row
 from getmusic_cli.score.midi_io import read_midi
+from getmusic_cli.score.timeline import positions_in_bar
 
 
 def main() -> None:
@@ -40,11 +41,12 @@ def main() -> None:
     for f in pick_files(args.data_dir, args.split):
         song = read_midi(f.path)
         if song.notes.get("lead") and song.notes.get("drums"):
-            tokens = torch.as_tensor(encode(song, vocab)[0].tokens[:, : config.train_length]).long()
+            score = encode(song, vocab)[0]
+            tokens = torch.as_tensor(score.tokens[:, : config.train_length]).long()
             keep = [pitch_row("lead"), duration_row("lead"), pitch_row("drums"), duration_row("drums")]
             only = torch.full_like(tokens, vocab.empty_id)
             only[keep] = tokens[keep]  # the lead and the drums; every other track absent
-            windows.append(only)
+            windows.append((only, torch.tensor(positions_in_bar(score.bar_starts, 0, only.shape[-1]))))
         if len(windows) == args.n:
             break
     drums = [pitch_row("drums"), duration_row("drums")]
@@ -53,13 +55,13 @@ def main() -> None:
     for share in (float(s) for s in args.shares.split(",")):
         t = round(share * (config.num_timesteps - 1))
         right = hidden = right_hits = hits = 0
-        for x0 in windows:
+        for x0, bar_position in windows:
             hide = torch.rand(x0.shape[-1], generator=generator) < share
             x_t = x0.clone()
             x_t[drums[0], hide] = x_t[drums[1], hide] = vocab.mask_id
             condition = torch.zeros_like(x0, dtype=torch.bool)
             condition[[pitch_row("lead"), duration_row("lead")]] = True
-            features = denoiser.features(x_t[None], torch.tensor([t]), condition[None])
+            features = denoiser.features(x_t[None], torch.tensor([t]), condition[None], bar_position[None])
             guess = denoiser.full_log_probs(features[:, drums[0]])[0].argmax(-1)
             truth = x0[drums[0]]
             played = hide & (truth != vocab.pad_id)  # <pad>: a column where the part does not start a note

@@ -315,6 +315,7 @@ def _run_network(
     from getmusic_cli.runtime.loader import load_denoiser
     from getmusic_cli.score.codec import GETScore, decode
     from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
+    from getmusic_cli.score.timeline import positions_in_bar
 
     int8 = options.int8 and backend == "onnx"
     denoiser = load_denoiser(bundle, device=options.device, backend=backend, threads=options.threads, int8=int8)
@@ -342,12 +343,13 @@ def _run_network(
         arrays = [_window_arrays(p, w.start, length, vocab.empty_id) for w, p in batch]
         tokens = torch.from_numpy(np.stack([a[0] for a in arrays])).to(denoiser.device)
         cond = torch.from_numpy(np.stack([a[1] for a in arrays])).to(denoiser.device)
+        positions = torch.tensor([positions_in_bar(p.score.bar_starts, w.start, length) for w, p in batch])
         allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
         opts = SamplerOptions(
             steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
             allowed_ids=allowed,
         )  # fmt: skip
-        result = sample(denoiser, vocab, tokens, cond, opts).cpu().numpy()
+        result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
             full = np.full((out.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
             full[:, w.start : w.start + w.columns] = out[:, : w.columns]

@@ -33,6 +33,9 @@ class ModelConfig:
     dropout: float = 0.1
     layer_norm_eps: float = 1e-12
     rope_base: float = 10000.0
+    # Places in the bar (0 = downbeat) with an embedding of their own; 0 = none, as the original network.
+    # RoPE alone tells a column only its distance to others, not whether it is beat 1 or beat 2.
+    bar_positions: int = 0
     # --- diffusion (reference §5) ---
     num_timesteps: int = 100  # T
     alpha_start: float = 0.99999  # cumulative alpha at t=0 ...

@@ -272,8 +272,11 @@ def diffusion_loss(
     t_sampler: TimestepSampler,
     generator: torch.Generator | None = None,
     schedule: Schedule | None = None,
+    bar_position: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     """Training loss of reference §5.3 on x0 (B, R, L); returns (loss, stats).
+
+    bar_position (B, L): each column's place in its bar, for a model with ``bar_positions``.
 
     stats: loss, vlb, aux (batch means, detached), t (B,), p_t (B,), sample_losses (B,) = per-sample VLB
     before importance weighting: feed ``t_sampler.update(stats["t"], stats["sample_losses"])``.
@@ -292,7 +295,7 @@ def diffusion_loss(
     x_t = q_sample(x0, t, schedule, generator)
     x_t = torch.where(condition, x0, x_t)
     x_t = torch.where(not_empty, x_t, torch.full_like(x_t, config.empty_id))
-    features = network(x_t, t, condition)
+    features = network(x_t, t, condition, bar_position)
 
     weight = not_empty.float() * torch.where(condition, config.cond_weight, 1.0)
     sel = weight > 0

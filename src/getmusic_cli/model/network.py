@@ -8,7 +8,13 @@ State-dict keys (the bundle format, keep them stable):
 ``token_embedding.weight``, ``condition_embedding.weight``, ``time_mlp.{0,2}.{weight,bias}``,
 ``embed_norm.{weight,bias}``, ``input_project.{0,2}.{weight,bias}``,
 ``layers.{n}.{query,key,value,attn_out,ffn_in,ffn_out}.{weight,bias}``,
-``layers.{n}.{attn_norm,ffn_norm}.{weight,bias}``, ``output_project.{0,2}.{weight,bias}``, ``head_bias``.
+``layers.{n}.{attn_norm,ffn_norm}.{weight,bias}``, ``output_project.{0,2}.{weight,bias}``, ``head_bias``;
+``bar_position_embedding.weight`` only in a model with ``bar_positions`` (not in the original network).
+
+Bar positions: RoPE tells a column how far it is from another, never where it sits in its bar, so a network
+without them has to guess the downbeat from the notes (a chorale melody in quarters looks the same from beat 1
+and from beat 2) and puts snare hits on any beat. With ``bar_positions`` each column also gets an embedding
+of its place in its bar (0 = downbeat, from the song's time-signature map), added after the input projection.
 """
 
 from __future__ import annotations
@@ -117,20 +123,32 @@ class GETDiffNetwork(nn.Module):
         self.input_project = nn.Sequential(nn.Linear(r * e, h), nn.SiLU(), nn.Linear(h, h))
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.n_layers))
         self.output_project = nn.Sequential(nn.Linear(h, r * e), nn.SiLU(), nn.Linear(r * e, r * e))
+        if config.bar_positions:
+            self.bar_position_embedding = nn.Embedding(config.bar_positions, h)
         self.head_bias = nn.Parameter(torch.zeros(k))
         self._rotary_tables: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def forward(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """tokens (B,R,L) int64, t (B,) int64, condition (B,R,L) bool -> features (B,R,L,E)."""
+    def forward(
+        self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor, bar_position: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """tokens (B,R,L) int64, t (B,) int64, condition (B,R,L) bool -> features (B,R,L,E).
+
+        bar_position (B,L) int64: each column's place in its bar (timeline.positions_in_bar); required by a
+        model with ``bar_positions``, ignored by one without.
+        """
         cfg = self.config
         b, r, l = tokens.shape
         cfg.check_window(r, l)
+        if cfg.bar_positions and bar_position is None:
+            raise ValueError("this model needs each column's place in its bar (bar_position)")
         time = self.time_mlp(timestep_sinusoid(t, cfg.time_embed_dim))
         cells = self.token_embedding(tokens) + self.condition_embedding(condition.long()) + time[:, None, None, :]
         # One transformer position per column: feature index = row * E + d.
         x = cells.permute(0, 2, 1, 3).reshape(b, l, r * cfg.embed_dim)
         x = F.dropout(self.embed_norm(x), cfg.dropout, self.training)
         x = self.input_project(x)
+        if cfg.bar_positions:
+            x = x + self.bar_position_embedding(bar_position.clamp(0, cfg.bar_positions - 1))
         cos, sin = self._rotary(x.device)
         cos, sin = cos[:l], sin[:l]
         mask = None
@@ -174,6 +192,9 @@ def init_weights(network: GETDiffNetwork, seed: int = 0) -> None:
                 module.bias.zero_()
         network.token_embedding.weight[network.config.empty_id].zero_()
         network.head_bias.zero_()
+        if network.config.bar_positions:
+            # Zero: a fine-tune that adds bar positions starts from the model it was given.
+            network.bar_position_embedding.weight.zero_()
 
 
 def build_network(config: ModelConfig, weights: Path | None = None, seed: int = 0) -> GETDiffNetwork:
@@ -214,6 +235,16 @@ def _uninitialised_layers():
     finally:
         for layer, method in zip(layer_types, saved):
             layer.reset_parameters = method
+
+
+BAR_POSITION_KEY = "bar_position_embedding.weight"
+
+
+def add_bar_positions(state: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
+    """STATE of a model without bar positions, with a zero bar-position embedding for CONFIG (a fine-tune's start)."""
+    if not config.bar_positions or BAR_POSITION_KEY in state:
+        return state
+    return {**state, BAR_POSITION_KEY: torch.zeros(config.bar_positions, config.hidden_size)}
 
 
 def load_state(network: GETDiffNetwork, state: dict[str, torch.Tensor], origin: str = "weights") -> None:

@@ -92,8 +92,13 @@ def sample(
     condition: torch.Tensor,
     options: SamplerOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    bar_position: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Fill the [MASK] cells of tokens (B, R, L); returns a new (B, R, L) int64 tensor."""
+    """Fill the [MASK] cells of tokens (B, R, L); returns a new (B, R, L) int64 tensor.
+
+    bar_position (B, L) or (L,): each column's place in its bar (``timeline.positions_in_bar``); when not
+    given, bars of 16 columns from column 0.
+    """
     options = options or SamplerOptions()
     if tokens.dim() != 3:
         raise ValueError(f"tokens must be (batch, rows, columns), got shape {tuple(tokens.shape)}")
@@ -138,6 +143,10 @@ def sample(
     slots = torch.as_tensor([r // 2 * 2 * length + r % 2 * length for r in rows], dtype=torch.long, device=device)
     cells = (slots[:, None] + torch.arange(length, device=device)[None, :]).reshape(-1)  # (n_r * L,)
 
+    if bar_position is None:
+        bar_position = torch.arange(length, device=device) % 16
+    bar_position = torch.as_tensor(bar_position, dtype=torch.long, device=device).expand(b_size, length)
+
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     for call, t in enumerate(timesteps(n_t, steps)):
@@ -148,7 +157,7 @@ def sample(
         if busy:
             cur = torch.where(cond, source, cur)
             t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
-            feats = denoiser.features(cur, t_vec, cond)[:, row_index]  # (B, n_r, L, E)
+            feats = denoiser.features(cur, t_vec, cond, bar_position)[:, row_index]  # (B, n_r, L, E)
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
                 drawn = _draw_all(denoiser, feats, groups, options, gen)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 
 from getmusic_cli.model.sampler import SamplerOptions, sample
+from getmusic_cli.score.timeline import positions_in_bar
 
 
 def window_starts(length: int, window: int, bar_starts: list[int], overlap: float = 0.5) -> list[int]:
@@ -46,6 +47,7 @@ def sample_windows(
     condition = condition.clone()
     length = tokens.shape[-1]
     starts = window_starts(length, window, bar_starts or [])
+    positions = torch.as_tensor(positions_in_bar(bar_starts or [0], 0, length), dtype=torch.long)
     todo = [s for s in starts if (tokens[..., s : s + window] == vocab.mask_id).any()]
     steps = options.steps or denoiser.config.num_timesteps
     total = steps * len(todo)
@@ -63,7 +65,9 @@ def sample_windows(
                 progress(offset + done, total)
 
         was_masked = part == vocab.mask_id
-        out = sample(denoiser, vocab, part, condition[..., start:end], opts, progress=report)
+        out = sample(
+            denoiser, vocab, part, condition[..., start:end], opts, progress=report, bar_position=positions[start:end]
+        )
         tokens[..., start:end] = out
         # What this window produced is context for the next one.
         condition[..., start:end] |= was_masked

@@ -2,7 +2,7 @@
 
 A call is split in two so that the sampler does no work it throws away:
 
-* ``features(tokens, t, condition)`` runs the network trunk (embeddings, encoder, output projection) and
+* ``features(tokens, t, condition, bar_position)`` runs the network trunk (embeddings, encoder, output projection) and
   returns one ``embed_dim`` feature vector per cell, shape ``(B, R, L, E)``;
 * ``log_probs(features, ids)`` applies the tied output head restricted to the token ids ``ids`` and returns
   log-probabilities normalised over those ids, shape ``(..., len(ids))``. The sampler calls it only for the
@@ -25,8 +25,17 @@ class Denoiser:
     head_weight: torch.Tensor  # (K, E), tied with the token embedding
     head_bias: torch.Tensor  # (K,)
 
-    def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        """tokens (B, R, L) int64, t (B,) int64 in [0, T), condition (B, R, L) bool -> (B, R, L, E) float."""
+    def features(
+        self,
+        tokens: torch.Tensor,
+        t: torch.Tensor,
+        condition: torch.Tensor,
+        bar_position: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """tokens (B, R, L) int64, t (B,) int64 in [0, T), condition (B, R, L) bool -> (B, R, L, E) float.
+
+        bar_position (B, L) int64, each column's place in its bar: used by models with ``bar_positions``.
+        """
         raise NotImplementedError
 
     def log_probs(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

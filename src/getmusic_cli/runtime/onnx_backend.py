@@ -128,7 +128,7 @@ class OnnxDenoiser(Denoiser):
         self.head_weight = head_weight.float().to(self.device)
         self.head_bias = head_bias.float().to(self.device)
 
-    def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    def features(self, tokens, t, condition, bar_position=None) -> torch.Tensor:
         cfg = self.config
         cfg.check_window(tokens.shape[1], tokens.shape[2])
         feeds = {
@@ -136,6 +136,10 @@ class OnnxDenoiser(Denoiser):
             "t": _numpy(t, torch.int64),
             "condition": _numpy(condition, torch.bool),
         }
+        if cfg.bar_positions:
+            if bar_position is None:
+                raise ValueError("this model needs each column's place in its bar (bar_position)")
+            feeds["bar_position"] = _numpy(bar_position.expand(tokens.shape[0], tokens.shape[2]), torch.int64)
         out = self.session.run([OUTPUT_NAME], feeds)[0]
         return torch.from_numpy(out).to(self.device)
 

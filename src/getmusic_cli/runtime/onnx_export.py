@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 ONNX_FILE = "model.onnx"
 OPSET = 20  # pinned so a torch upgrade does not silently raise the onnxruntime the file needs
 INPUT_NAMES = ("tokens", "t", "condition")
+
+
+def input_names(config: ModelConfig) -> list[str]:
+    """The graph's inputs: a model with bar positions takes each column's place in its bar too."""
+    return list(INPUT_NAMES) + (["bar_position"] if config.bar_positions else [])
+
+
 OUTPUT_NAME = "features"
 TOLERANCE = 1e-3  # max abs difference of full log-probabilities, torch vs ONNX Runtime
 META_FINGERPRINT = "getmusic.fingerprint"
@@ -63,13 +70,15 @@ class ExportTrunk(nn.Module):
         self.register_buffer("rotary_cos", cos, persistent=False)
         self.register_buffer("rotary_sin", sin, persistent=False)
 
-    def forward(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens, t, condition, bar_position=None) -> torch.Tensor:
         net, cfg = self.network, self.network.config
         b, r, l = tokens.shape
         time_emb = net.time_mlp(timestep_sinusoid(t, cfg.time_embed_dim))
         cells = net.token_embedding(tokens) + net.condition_embedding(condition.long()) + time_emb[:, None, None, :]
         x = cells.permute(0, 2, 1, 3).reshape(b, l, cfg.n_rows * cfg.embed_dim)
         x = net.input_project(net.embed_norm(x))
+        if cfg.bar_positions:
+            x = x + net.bar_position_embedding(bar_position.clamp(0, cfg.bar_positions - 1))
         cos, sin = self.rotary_cos[:l], self.rotary_sin[:l]
         mask = _band_mask_in_graph(l, cfg, x.device)
         for layer in net.layers:
@@ -103,13 +112,16 @@ def require_export_tools() -> None:
 
 
 def example_inputs(config: ModelConfig, batch: int, length: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """Random (tokens, t, condition) with real ids, [MASK] and [EMPTY] cells, and both condition flags."""
+    """Random (tokens, t, condition) with real ids, [MASK] and [EMPTY] cells, and both condition flags; plus
+    bar positions (3/4 bars) for a model with ``bar_positions``."""
     g = torch.Generator().manual_seed(seed)
     tokens = torch.randint(0, config.n_real_tokens, (batch, config.n_rows, length), generator=g)
     tokens[torch.rand(tokens.shape, generator=g) < 0.3] = config.mask_id
     tokens[:, -3] = config.empty_id  # a whole absent row
     condition = (torch.rand(tokens.shape, generator=g) < 0.5) & (tokens != config.mask_id)
     t = torch.randint(0, config.num_timesteps, (batch,), generator=g)
+    if config.bar_positions:
+        return tokens, t, condition, (torch.arange(length) % 12).expand(batch, length).contiguous()
     return tokens, t, condition
 
 
@@ -128,6 +140,7 @@ NETWORK_FIELDS = (
     "band_width",
     "layer_norm_eps",
     "rope_base",
+    "bar_positions",
 )
 
 
@@ -169,6 +182,8 @@ def export_network(network: GETDiffNetwork, path: str | Path) -> Path:
     batch_dim = torch.export.Dim("batch", min=1, max=4096)
     length_dim = torch.export.Dim("length", min=1, max=config.max_length)
     shapes = {"tokens": {0: batch_dim, 2: length_dim}, "t": {0: batch_dim}, "condition": {0: batch_dim, 2: length_dim}}
+    if config.bar_positions:
+        shapes["bar_position"] = {0: batch_dim, 1: length_dim}
     try:
         with _quiet_exporter(), torch.no_grad():
             program = torch.onnx.export(
@@ -178,7 +193,7 @@ def export_network(network: GETDiffNetwork, path: str | Path) -> Path:
                 external_data=False,
                 opset_version=OPSET,
                 verbose=False,
-                input_names=list(INPUT_NAMES),
+                input_names=input_names(config),
                 output_names=[OUTPUT_NAME],
                 dynamic_shapes=shapes,
             )
@@ -254,10 +269,10 @@ def verify_onnx(
     weight, bias = network.token_embedding.weight.detach()[:n].float(), network.head_bias.detach()[:n].float()
     cases = []
     for i, (batch, length) in enumerate(shapes or parity_shapes(config)):
-        tokens, t, condition = example_inputs(config, batch, length, seed=seed + i)
+        args = example_inputs(config, batch, length, seed=seed + i)
         with torch.inference_mode():
-            expected = network(tokens, t, condition)
-        got = session.run([OUTPUT_NAME], {"tokens": tokens.numpy(), "t": t.numpy(), "condition": condition.numpy()})[0]
+            expected = network(*args)
+        got = session.run([OUTPUT_NAME], _feeds(config, args))[0]
         got = torch.from_numpy(got)
         if got.shape != expected.shape:
             raise GetMusicError(
@@ -274,6 +289,10 @@ def verify_onnx(
     return cases
 
 
+def _feeds(config: ModelConfig, args) -> dict:
+    return {name: a.numpy() for name, a in zip(input_names(config), args)}
+
+
 # ----- latency -----
 
 
@@ -285,12 +304,12 @@ def trunk_latency(network: GETDiffNetwork, onnx_path: str | Path, length: int, r
     from getmusic_cli.runtime.onnx_backend import cpu_session
 
     session = cpu_session(onnx_path)
-    tokens, t, condition = example_inputs(network.config, 1, length, seed=99)
-    feeds = {"tokens": tokens.numpy(), "t": t.numpy(), "condition": condition.numpy()}
+    args = example_inputs(network.config, 1, length, seed=99)
+    feeds = _feeds(network.config, args)
 
     def run_torch():
         with torch.inference_mode():
-            network(tokens, t, condition)
+            network(*args)
 
     def run_ort():
         session.run([OUTPUT_NAME], feeds)

@@ -26,10 +26,12 @@ class TorchDenoiser(Denoiser):
             return torch.autocast("cuda", dtype=dtype)
         return contextlib.nullcontext()
 
-    def features(self, tokens: torch.Tensor, t: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    def features(self, tokens, t, condition, bar_position=None) -> torch.Tensor:
         self.network.eval()
+        if bar_position is not None:
+            bar_position = bar_position.to(self.device)
         with torch.inference_mode(), self._autocast():
-            out = self.network(tokens.to(self.device), t.to(self.device), condition.to(self.device))
+            out = self.network(tokens.to(self.device), t.to(self.device), condition.to(self.device), bar_position)
         # Cloned outside inference mode: callers may edit the result in place.
         return out.float().clone()
 

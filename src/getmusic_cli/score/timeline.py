@@ -84,6 +84,24 @@ class Timeline:
         return self._starts[first_bar - 1], self._starts[last_bar]
 
 
+def positions_in_bar(bar_starts: Sequence[int], start: int, length: int) -> list[int]:
+    """Each column's place in its bar (0 = the downbeat) for columns [start, start + length).
+
+    Past the last known bar start the last bar's length repeats (16 columns when only one bar is known), so
+    the padding after a song's end keeps counting bars.
+    """
+    starts = sorted(bar_starts) or [0]
+    last_length = starts[-1] - starts[-2] if len(starts) > 1 else 4 * POSITIONS_PER_BEAT
+    out = []
+    for col in range(start, start + length):
+        i = bisect.bisect_right(starts, col) - 1
+        if i < 0 or i == len(starts) - 1:
+            out.append((col - starts[max(i, 0)]) % last_length)
+        else:
+            out.append(col - starts[i])
+    return out
+
+
 def _bar_columns(sig: TimeSignature) -> int:
     """Columns per bar: numerator × 16 / denominator (3/4 and 6/8 → 12), at least one."""
     if sig.numerator <= 0 or sig.denominator <= 0:

@@ -16,7 +16,7 @@ Layout of ``RUN_DIR/data``::
 
     manifest.json            settings, vocabulary hash, every source file (hash, split, windows or reason)
     vocab.txt                the vocabulary derived from the data (or the one of ``--init``'s model)
-    train-00000.npy ...      (n, 14, L) int16/int32 windows, opened with numpy memmaps
+    train-00000.npy ...      (n, 15, L) int16/int32 windows (14 token rows + bar positions), memmapped
     valid-00000.npy ...
     cache/                   per-file read and encode results
 """
@@ -44,7 +44,7 @@ from getmusic_cli.train import sources as src
 from getmusic_cli.train.windows import cut_windows, present_tracks
 
 DATA_FORMAT = "getmusic-data/1"
-CACHE_VERSION = 1  # bump when what the read/encode passes produce changes
+CACHE_VERSION = 2  # bump when what the read/encode passes produce changes
 MANIFEST = "manifest.json"
 VOCAB_FILE = "vocab.txt"
 MIN_BARS = 2

@@ -32,6 +32,7 @@ from getmusic_cli.train.checkpoint import (
 )
 from getmusic_cli.train.dataset import Dataset, DataSettings, build_dataset, open_dataset
 from getmusic_cli.train.optim import EMA, default_warmup, lr_at, make_adamw
+from getmusic_cli.train.windows import split_bar_positions
 
 RUN_FILE = "run.json"
 LOG_FILE = "log.jsonl"
@@ -64,6 +65,7 @@ class TrainOptions:
     compile: bool = False
     resume: bool = False
     init: str | None = None  # a model to fine-tune (anything resolve_model accepts)
+    bar_positions: int | None = None  # give a new model or an --init fine-tune this many in-bar positions
     workers: int = -1  # data-building processes
     threads: int | None = None  # torch intra-op threads (default: GETMUSIC_THREADS, OMP_NUM_THREADS, physical cores)
     prepare_only: bool = False  # build the data set and stop
@@ -119,6 +121,8 @@ def _check_options(options: TrainOptions) -> None:
         raise GetMusicError("--lr must be positive")
     if options.eval_every < 1 or options.save_every < 1:
         raise GetMusicError("--eval-every and --save-every must be at least 1")
+    if options.bar_positions is not None and options.bar_positions < 0:
+        raise GetMusicError("--bar-positions must be 0 or more")
     if options.init and options.config:
         raise GetMusicError("--config and --init cannot be combined: the architecture comes from the --init model")
 
@@ -189,10 +193,12 @@ class _LossModule(torch.nn.Module):
         self.network = network
         self.t_sampler = t_sampler
 
-    def forward(self, x0, condition, not_empty, generator=None):
+    def forward(self, x0, condition, not_empty, bar_position, generator=None):
         from getmusic_cli.model.diffusion import diffusion_loss
 
-        return diffusion_loss(self.network, x0, condition, not_empty, self.t_sampler, generator)
+        return diffusion_loss(
+            self.network, x0, condition, not_empty, self.t_sampler, generator, bar_position=bar_position
+        )
 
 
 def train(options: TrainOptions, console=None) -> TrainResult:
@@ -240,6 +246,11 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             config = _base_config(options)
         if options.length and record is None:
             config.train_length = options.length
+        if options.bar_positions is not None and record is None:
+            has = init_bundle.config.bar_positions if init_bundle is not None else 0
+            if has not in (0, options.bar_positions):
+                raise GetMusicError(f"the --init model has {has} bar positions, not {options.bar_positions}")
+            config.bar_positions = options.bar_positions
         if not 16 <= config.train_length <= config.max_length:
             raise GetMusicError(f"--length must be between 16 and {config.max_length} columns")
 
@@ -300,6 +311,17 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         dd.teardown(info)
 
 
+def _with_new_bar_positions(config: ModelConfig, weights: Path, seed: int) -> torch.nn.Module:
+    """The --init model's weights in a network that adds bar positions (their embedding starts at zero)."""
+    from safetensors.torch import load_file
+
+    from getmusic_cli.model.network import add_bar_positions, build_network, load_state
+
+    network = build_network(config, None, seed=seed)
+    load_state(network, add_bar_positions(load_file(str(weights)), config), str(weights))
+    return network
+
+
 def _base_name(options: TrainOptions, record: dict | None) -> str:
     if record is not None:
         return record.get("base", "")
@@ -322,7 +344,11 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
 
     main = info.is_main
     weights = init_bundle.weights_path if init_bundle is not None else None
-    network = build_network(config, weights, seed=options.seed).to(device)
+    if weights is not None and config.bar_positions and not init_bundle.config.bar_positions:
+        network = _with_new_bar_positions(config, weights, options.seed)
+    else:
+        network = build_network(config, weights, seed=options.seed)
+    network = network.to(device)
     t_sampler = TimestepSampler(config)
     optimizer = make_adamw(network, lr)
     ema = EMA(network, options.ema_decay)
@@ -361,15 +387,16 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
         while step < options.steps:
             seed = dd.step_seed(options.seed, step, info.rank)
             torch.manual_seed(seed)  # dropout
-            x0 = torch.from_numpy(data.train.get(sharder.indices(step)))
+            x0, bar_position = split_bar_positions(torch.from_numpy(data.train.get(sharder.indices(step))))
             x0, condition, not_empty = choose_task(x0, torch.Generator().manual_seed(seed), vocab)
             noise = torch.Generator(device=device).manual_seed(seed + 1)  # timesteps and noise
             x0, condition, not_empty = x0.to(device), condition.to(device), not_empty.to(device)
+            bar_position = bar_position.to(device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, lr, warmup, options.steps)
             network.train()
             with autocast:
-                loss, stats = model(x0, condition, not_empty, noise)
+                loss, stats = model(x0, condition, not_empty, bar_position, noise)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 0.5)
             optimizer.step()
@@ -441,12 +468,20 @@ def validate(network, config, data: Dataset, vocab, options: TrainOptions, info,
         if b % info.world_size != info.rank:
             continue
         seed = dd.step_seed(VALID_SEED, b, 0)
-        x0 = torch.from_numpy(data.valid.get(idx))
+        x0, bar_position = split_bar_positions(torch.from_numpy(data.valid.get(idx)))
         x0, condition, not_empty = choose_task(x0, torch.Generator().manual_seed(seed), vocab)
         sampler = TimestepSampler(config)  # fresh: uniform timesteps
         noise = torch.Generator(device=device).manual_seed(seed + 1)
         with autocast or nullcontext():
-            loss, _ = diffusion_loss(network, x0.to(device), condition.to(device), not_empty.to(device), sampler, noise)
+            loss, _ = diffusion_loss(
+                network,
+                x0.to(device),
+                condition.to(device),
+                not_empty.to(device),
+                sampler,
+                noise,
+                bar_position=bar_position.to(device),
+            )
         total += float(loss) * len(idx)
         count += len(idx)
     torch.set_rng_state(rng_state)

@@ -4,13 +4,19 @@ Windows start on bar lines, one every ~``stride`` columns. Inside a window a tra
 becomes [EMPTY] (the model learns "absent" from that, as in the original binarizer), and columns past the
 end of the song are [EMPTY] in every row. A window is kept only if it still has at least ``min_tracks``
 non-empty tracks (the chord track counts), since a task needs a condition or a second target.
+
+A window has one row more than the token grid: its last row (BAR_POSITION_ROW) holds each column's place in
+its bar, which a model with ``bar_positions`` is given (split off with ``split_bar_positions``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from getmusic_cli.score.timeline import positions_in_bar
 from getmusic_cli.score.tracks import N_ROWS, TRACKS
+
+BAR_POSITION_ROW = N_ROWS  # the row after the token grid
 
 
 def window_starts(n_columns: int, length: int, stride: int, bar_starts: list[int]) -> list[int]:
@@ -34,14 +40,15 @@ def cut_windows(
     empty_id: int,
     min_tracks: int = 2,
 ) -> np.ndarray:
-    """(n_windows, rows, length) array of the useful windows of one song (may be empty)."""
+    """(n_windows, rows + 1, length) array of the useful windows of one song (may be empty)."""
     rows, n_columns = tokens.shape
     assert rows == N_ROWS
     kept = []
     for start in window_starts(n_columns, length, stride, bar_starts):
-        win = np.full((rows, length), empty_id, dtype=np.int64)
+        win = np.full((rows + 1, length), empty_id, dtype=np.int64)
         part = tokens[:, start : start + length]
-        win[:, : part.shape[1]] = part
+        win[:rows, : part.shape[1]] = part
+        win[BAR_POSITION_ROW] = positions_in_bar(bar_starts, start, length)
         present = 0
         for track in range(len(TRACKS)):
             pitch = win[2 * track]
@@ -52,14 +59,19 @@ def cut_windows(
         if present >= min_tracks:
             kept.append(win)
     if not kept:
-        return np.zeros((0, rows, length), dtype=np.int64)
+        return np.zeros((0, rows + 1, length), dtype=np.int64)
     return np.stack(kept)
+
+
+def split_bar_positions(windows):
+    """Windows (B, rows + 1, L) → token grids (B, rows, L) and bar positions (B, L); numpy or torch."""
+    return windows[:, :BAR_POSITION_ROW], windows[:, BAR_POSITION_ROW]
 
 
 def present_tracks(windows: np.ndarray, empty_id: int) -> list[str]:
     """Tracks that are non-empty in at least one window."""
     if len(windows) == 0:
         return []
-    pitch_rows = windows[:, 0::2, :]
+    pitch_rows = windows[:, 0:N_ROWS:2, :]
     present = (pitch_rows != empty_id).any(axis=(0, 2))
     return [name for name, p in zip(TRACKS, present) if p]
