@@ -196,6 +196,37 @@ def test_every_call_gets_each_columns_place_in_its_bar():
     assert den.bar_positions and all(p[0].tolist() == [i % 12 for i in range(L)] for p in den.bar_positions)
 
 
+def test_random_unmask_order_ignores_confidence():
+    """Confidence order reveals the network's surest cells first; random order any masked cell alike."""
+
+    def first_revealed_confidence(order: str) -> tuple[float, float]:
+        revealed, everything = [], []
+        for seed in range(60):
+            den = FakeDenoiser()
+            den.config = dataclasses.replace(den.config, unmask_order=order)
+            tokens, condition = _task()
+            sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=seed))
+            feats = den.cell_features(L, int(den.calls[0][1][0]))
+            masked = tokens[0] == VOCAB.mask_id
+            now = masked & (den.calls[1][0][0] != VOCAB.mask_id)  # unmasked by the first call
+            for row in range(2, 6):
+                ids = torch.as_tensor(VOCAB.allowed_ids(row))
+                conf = den.log_probs(feats[row], ids).max(dim=-1).values.exp()
+                revealed += conf[now[row]].tolist()
+                everything += conf[masked[row]].tolist()
+        return sum(revealed) / len(revealed), sum(everything) / len(everything)
+
+    by_confidence, overall = first_revealed_confidence("confidence")
+    at_random, same_overall = first_revealed_confidence("random")
+    assert overall == same_overall
+    assert by_confidence > overall + 0.02
+    assert abs(at_random - overall) < 0.015
+    den = FakeDenoiser()
+    den.config = dataclasses.replace(den.config, unmask_order="sideways")
+    with pytest.raises(ValueError, match="unmask_order"):
+        sample(den, VOCAB, *_task(), SamplerOptions(steps=2))
+
+
 def test_calls_with_nothing_to_unmask_are_skipped():
     tokens, condition = _task()
     tokens[:, 2:6] = VOCAB.empty_id

@@ -45,6 +45,10 @@ class ModelConfig:
     cond_weight: float = 0.5  # loss weight of condition cells
     aux_weight: float = 0.001  # lambda of the auxiliary x0 loss
     sample_steps: int | None = None  # default sampling steps (--steps); None = num_timesteps
+    # Which masked cells each sampling call reveals: "confidence" draws them with probabilities
+    # softmax(max probability), as the original; "random" draws them alike, the exact reverse of the uniform
+    # masking the network was trained with (confidence favours sure silences, so parts come out sparse).
+    unmask_order: str = "confidence"
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

@@ -1,8 +1,9 @@
 """Inference sampler (reference §5.5): confidence-weighted unmasking, then one final joint resample.
 
 The grid holds condition tokens, [MASK] for cells to generate and [EMPTY] for absent regions. Over the
-first S-1 network calls every instrument track unmasks a scheduled number of its masked cells; the
-last call resamples every generated cell jointly from the network's p(x_0 | x_1), as the original does.
+first S-1 network calls every instrument track unmasks a scheduled number of its masked cells (chosen by
+confidence, or uniformly at random when the model's ``unmask_order`` is "random"); the last call resamples
+every generated cell jointly from the network's p(x_0 | x_1), as the original does.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 CHORD_ROWS = (12, 13)
+UNMASK_ORDERS = ("confidence", "random")
 N_INSTRUMENT_TRACKS = 6
 
 
@@ -105,6 +107,9 @@ def sample(
     if condition.shape != tokens.shape:
         raise ValueError("condition must have the shape of tokens")
     n_t = int(denoiser.config.num_timesteps)
+    unmask_order = denoiser.config.unmask_order
+    if unmask_order not in UNMASK_ORDERS:
+        raise ValueError(f"unknown unmask_order {unmask_order!r} in the model config (use one of {UNMASK_ORDERS})")
     steps = int(options.steps or n_t)
     if not 1 <= steps <= n_t:
         raise ValueError(f"steps must be between 1 and {n_t}, got {steps}")
@@ -162,7 +167,10 @@ def sample(
                 in_play = target[:, row_index]
                 drawn = _draw_all(denoiser, feats, groups, options, gen)
             else:  # choose the cells by confidence, then draw tokens for those few only
-                confidence = _confidence(denoiser, feats, groups)
+                if unmask_order == "confidence":
+                    confidence = _confidence(denoiser, feats, groups)
+                else:  # all alike: the Gumbel keys alone pick the cells
+                    confidence = torch.zeros(feats.shape[:3], device=device)
                 in_play = _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
                 most = int(plan[:, :, call].sum(axis=1).max())  # cells one sample unmasks now (host figure)
                 drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen)
