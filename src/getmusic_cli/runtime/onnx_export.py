@@ -38,13 +38,6 @@ if TYPE_CHECKING:
 ONNX_FILE = "model.onnx"
 OPSET = 20  # pinned so a torch upgrade does not silently raise the onnxruntime the file needs
 INPUT_NAMES = ("tokens", "t", "condition")
-
-
-def input_names(config: ModelConfig) -> list[str]:
-    """The graph's inputs: a model with bar positions takes each column's place in its bar too."""
-    return list(INPUT_NAMES) + (["bar_position"] if config.bar_positions else [])
-
-
 OUTPUT_NAME = "features"
 TOLERANCE = 1e-3  # max abs difference of full log-probabilities, torch vs ONNX Runtime
 META_FINGERPRINT = "getmusic.fingerprint"
@@ -53,6 +46,11 @@ INSTALL_HINT = "install getmusic-cli[onnx] (CPU) or getmusic-cli[onnx-gpu]"
 
 
 # ----- the traced module -----
+
+
+def input_names(config: ModelConfig) -> list[str]:
+    """The graph's inputs: a model with bar positions takes each column's place in its bar too."""
+    return list(INPUT_NAMES) + (["bar_position"] if config.bar_positions else [])
 
 
 class ExportTrunk(nn.Module):
