@@ -150,5 +150,18 @@ def test_init_can_add_bar_positions_and_starts_from_the_given_model(corpus, tmp_
         assert torch.allclose(old(tokens, t, condition), new(tokens, t, condition, positions), atol=1e-4)
     with pytest.raises(ValueError, match="place in its bar"):
         new(tokens, t, condition)
+    assert after.config.licence.startswith("unknown")  # the --init model's licence is not the data's
     with pytest.raises(GetMusicError, match="bar positions, not 16"):
         train(replace(run, run_dir=tmp_path / "x", init=str(start.bundle), bar_positions=16))
+
+
+def test_the_weights_carry_the_strongest_licence_of_the_data(corpus, tmp_path):
+    from getmusic_cli.train.trainer import data_licence
+
+    assert data_licence(corpus).startswith("unknown")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "manifest.json").write_text(json.dumps({"strongest_licence": "GPL-2.0-or-later"}))
+    assert data_licence(data).startswith("GPL-2.0-or-later")
+    (data / "manifest.json").write_text("not json")
+    assert data_licence(data).startswith("unknown")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The default model from scratch: corpora, version 2 (classical + Freedoom, RUN_DIR-v2; the shipped default),
-# then the band candidate: version 2 fine-tuned on the band corpus in two legs (RUN_DIR-band1, then RUN_DIR; not
-# shipped: it does not beat version 2 on band songs, see "Band candidates" in training/README.md), then the
-# scorecard of RUN_DIR on the external band test set and the held-out pieces. About 4 hours on 2 CPU cores.
+# then the band candidate: version 2 fine-tuned on the band corpus in four legs (RUN_DIR-band1, -band2, -band3
+# with bar positions, then RUN_DIR; not shipped: it misses the band model's bar, see "Band candidates" in
+# training/README.md), then the scorecard of RUN_DIR on the external band test set and the held-out pieces.
+# About 6 hours on 2 CPU cores.
 # Usage: bash training/default/recipe.sh [RUN_DIR] [EVAL_DIR]
 # To ship a run: python training/default/install_bundle.py RUN_DIR corpus-band/manifest.json &&
 #   python -m getmusic_cli.hub.registry refresh default
@@ -19,9 +20,17 @@ getmusic train corpus/ -o "$run-v2" --config small --steps 5000 --batch-size 8 -
 # hydrogen's songs are drums only, so no window of theirs has the two tracks training needs: they drop out.
 getmusic train corpus-band/ -o "$run-band1" --init "$run-v2/bundle" --steps 2000 --batch-size 8 --lr 5e-4 \
     --eval-every 500 --save-every 250 --seed 0 --source-weights mma=1,freedoom=0.5,beethoven=0.5
-getmusic train corpus-band/ -o "$run" --init "$run-band1/bundle" --steps 4000 --batch-size 8 --lr 4e-4 \
+getmusic train corpus-band/ -o "$run-band2" --init "$run-band1/bundle" --steps 4000 --batch-size 8 --lr 4e-4 \
     --eval-every 500 --save-every 250 --seed 0 --threads 2 \
     --source-weights mma=1,freedoom=1,bach=1,beethoven=0.6,mozart=2,haydn=3
+# The network learns each column's place in its bar (a new embedding, starting at zero).
+getmusic train corpus-band/ -o "$run-band3" --init "$run-band2/bundle" --bar-positions 48 --steps 3500 \
+    --batch-size 8 --lr 4e-4 --eval-every 500 --save-every 250 --seed 1 --threads 2 \
+    --source-weights mma=1,freedoom=1,bach=1,beethoven=0.6,mozart=2,haydn=3
+# More weight on the classical pieces, against the in-domain regression of the band legs.
+getmusic train corpus-band/ -o "$run" --init "$run-band3/bundle" --steps 2000 --batch-size 8 --lr 2e-4 \
+    --eval-every 500 --save-every 250 --seed 2 --threads 2 \
+    --source-weights mma=1,freedoom=1,bach=2,beethoven=1,mozart=3,haydn=4
 python training/external_benchmark.py "$run/bundle" --out "$evals" --windows 4 --seed 0
 getmusic evaluate "$run/bundle" corpus/ --keep lead --make bass,strings --n 32 --windows 4 --seed 0 --json \
     > "$evals/indomain-lead-to-bass-strings.json"

@@ -301,6 +301,7 @@ def train(options: TrainOptions, console=None) -> TrainResult:
             config.transpose = True
             config.name = run_dir.name or "custom"
             config.description = f"trained with getmusic train on {len(data.files) - len(data.skipped)} MIDI files"
+            config.licence = data_licence(Path(options.data_dir))
 
         lr = options.lr or DEFAULT_LR.get(_base_name(options, record), 1e-4)
         warmup = options.warmup if options.warmup is not None else default_warmup(options.steps)
@@ -320,6 +321,18 @@ def _with_new_bar_positions(config: ModelConfig, weights: Path, seed: int) -> to
     network = build_network(config, None, seed=seed)
     load_state(network, add_bar_positions(load_file(str(weights)), config), str(weights))
     return network
+
+
+def data_licence(data_dir: Path) -> str:
+    """The weights' licence: the strongest licence of the training data, from the ``manifest.json`` that
+    training/build_corpus.py writes (never the --init model's, whose data may be more permissive)."""
+    try:
+        stated = json.loads((data_dir / "manifest.json").read_text()).get("strongest_licence")
+    except (OSError, ValueError, AttributeError):
+        stated = None
+    if isinstance(stated, str) and stated:
+        return f"{stated} (from the training data's manifest.json)"
+    return "unknown: the licence of the training data (no manifest.json with strongest_licence in the data folder)"
 
 
 def _base_name(options: TrainOptions, record: dict | None) -> str:
