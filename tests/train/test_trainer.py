@@ -139,10 +139,13 @@ def test_init_can_add_bar_positions_and_starts_from_the_given_model(corpus, tmp_
     from getmusic_cli.runtime.onnx_export import example_inputs
 
     first = train(options(corpus, tmp_path / "first", steps=2))
+    config_file = first.bundle / "config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "licence": "MIT"}))
     run = replace(options(corpus, tmp_path / "tuned", steps=1, config=None), init=str(first.bundle), bar_positions=48)
     start = train(replace(run, lr=1e-12))  # one step at a negligible rate: the starting point
     before, after = load_bundle(first.bundle), load_bundle(start.bundle)
     assert before.config.bar_positions == 0 and after.config.bar_positions == 48
+    assert before.config.licence == "MIT"
     old, new = build_network(before.config, before.weights_path), build_network(after.config, after.weights_path)
     tokens, t, condition = example_inputs(before.config, 1, 32)
     positions = torch.arange(32)[None] % 16

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from getmusic_cli.score.timeline import positions_in_bar
+
 CHORD_ROWS = (12, 13)
 UNMASK_ORDERS = ("confidence", "random")
 N_INSTRUMENT_TRACKS = 6
@@ -149,7 +151,7 @@ def sample(
     cells = (slots[:, None] + torch.arange(length, device=device)[None, :]).reshape(-1)  # (n_r * L,)
 
     if bar_position is None:
-        bar_position = torch.arange(length, device=device) % 16
+        bar_position = positions_in_bar([0], 0, length)
     bar_position = torch.as_tensor(bar_position, dtype=torch.long, device=device).expand(b_size, length)
 
     cur = source.clone()
