@@ -539,6 +539,9 @@ def train(
     source_weights: list[str] = typer.Option(
         None, "--source-weights", help="Sampling weight of a top-level data folder: 'mma=0.5,bach=2' (default 1)."
     ),
+    drop_conditions: float = typer.Option(
+        0.0, "--drop-conditions", help="Chance of leaving out each kept track of a training task (e.g. 0.5)."
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
@@ -565,6 +568,7 @@ def train(
         threads=threads,
         prepare_only=prepare_only,
         source_weights=parse_source_weights(source_weights),
+        drop_conditions=drop_conditions,
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:

@@ -378,3 +378,29 @@ def test_choose_task_single_track_and_determinism():
         out, _, _ = choose_task(x0, torch.Generator().manual_seed(seed), empty)
         singles += sum(bool((out[0, 2 * j : 2 * j + 2] != empty).any()) for j in range(6)) == 1
     assert 15 < singles < 50
+
+
+def test_choose_task_drop_conditions():
+    empty = 99
+    x0 = _song_batch(300, empty, seed=5)
+    x0[:, :12] = torch.where(x0[:, :12] == empty, 7, x0[:, :12])  # every instrument track present
+    x0[:, :, -2:] = empty
+    base = choose_task(x0, torch.Generator().manual_seed(3), empty)
+    same = choose_task(x0, torch.Generator().manual_seed(3), empty, drop_conditions=0.0)
+    assert all(torch.equal(p, q) for p, q in zip(base, same))  # 0 draws exactly as the reference
+    out, cond, _ = choose_task(x0, torch.Generator().manual_seed(3), empty, drop_conditions=0.5)
+
+    def blank_tracks(batch, i):
+        return sum(not bool((batch[i, 2 * j : 2 * j + 2] != empty).any()) for j in range(6))
+
+    dropped = base_dropped = 0
+    for i in range(x0.shape[0]):
+        filled = [bool((out[i, 2 * j : 2 * j + 2] != empty).any()) for j in range(6)]
+        targets = [j for j in range(6) if filled[j] and not bool(cond[i, 2 * j].any())]
+        conditions = [j for j in range(6) if bool(cond[i, 2 * j].any())]
+        assert targets  # targets are never dropped
+        if sum(filled) > len(targets):
+            assert conditions  # at least one kept track stays
+        dropped += blank_tracks(out, i)
+        base_dropped += blank_tracks(base[0], i)
+    assert dropped > base_dropped + 150  # many condition tracks left out

@@ -109,6 +109,8 @@ def test_bad_runs_are_one_line_errors_and_overwrite_nothing(corpus, tmp_path):
         train(options(corpus, run, steps=4, resume=True))
     with pytest.raises(GetMusicError, match="unknown --config"):
         train(options(corpus, tmp_path / "x", config="huge"))
+    with pytest.raises(GetMusicError, match="--drop-conditions"):
+        train(replace(options(corpus, tmp_path / "x"), drop_conditions=1.0))
 
 
 def test_init_fine_tunes_a_bundle_and_checks_its_vocabulary(corpus, tmp_path):

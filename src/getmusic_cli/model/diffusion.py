@@ -377,12 +377,15 @@ def _empty_id(ids: Any) -> int:
 
 
 def choose_task(
-    x0: torch.Tensor, generator: torch.Generator | None, empty_id: Any
+    x0: torch.Tensor, generator: torch.Generator | None, empty_id: Any, drop_conditions: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Reference §5.4 collater: per sample pick target tracks, condition tracks and chord dropout.
 
     x0 (B, R, L) with R = 14 (6 instrument tracks of 2 rows, then the 2 chord rows); empty_id is an int
     or anything with ``.empty_id`` (a Vocabulary or ModelConfig). Returns (x0', condition, not_empty).
+    ``drop_conditions`` (not in the reference; 0 draws exactly as it does) blanks each condition track with
+    that probability, keeping at least one: a user keeps a lead and leaves the guitar out, while a full band
+    window would always give the network every track that is not a target.
     """
     empty = _empty_id(empty_id)
     x0 = x0.clone()
@@ -415,6 +418,14 @@ def choose_task(
             n_targets = 1 + randint(min(n - 1, len(tracks)))
             order = torch.randperm(len(tracks), generator=gen).tolist()
             targets = sorted(tracks[o] for o in order[:n_targets])
+            conditions = [j for j in tracks if j not in targets]
+            if drop_conditions > 0 and len(conditions) > 1:
+                kept = [j for j in conditions if rand() >= drop_conditions]
+                kept = kept or [conditions[randint(len(conditions))]]
+                for j in conditions:
+                    if j not in kept:
+                        x0[i, 2 * j : 2 * j + 2] = empty
+                tracks = targets + kept
         for j in tracks:
             if j not in targets:
                 condition[i, 2 * j : 2 * j + 2] = True

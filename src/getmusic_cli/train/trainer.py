@@ -70,6 +70,7 @@ class TrainOptions:
     threads: int | None = None  # torch intra-op threads (default: GETMUSIC_THREADS, OMP_NUM_THREADS, physical cores)
     prepare_only: bool = False  # build the data set and stop
     source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
+    drop_conditions: float = 0.0  # chance of blanking each condition track of a training task (never in validation)
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -123,6 +124,8 @@ def _check_options(options: TrainOptions) -> None:
         raise GetMusicError("--eval-every and --save-every must be at least 1")
     if options.bar_positions is not None and options.bar_positions < 0:
         raise GetMusicError("--bar-positions must be 0 or more")
+    if not 0 <= options.drop_conditions < 1:
+        raise GetMusicError("--drop-conditions must be at least 0 and below 1")
     if options.init and options.config:
         raise GetMusicError("--config and --init cannot be combined: the architecture comes from the --init model")
 
@@ -401,7 +404,9 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
             seed = dd.step_seed(options.seed, step, info.rank)
             torch.manual_seed(seed)  # dropout
             x0, bar_position = split_bar_positions(torch.from_numpy(data.train.get(sharder.indices(step))))
-            x0, condition, not_empty = choose_task(x0, torch.Generator().manual_seed(seed), vocab)
+            x0, condition, not_empty = choose_task(
+                x0, torch.Generator().manual_seed(seed), vocab, options.drop_conditions
+            )
             noise = torch.Generator(device=device).manual_seed(seed + 1)  # timesteps and noise
             x0, condition, not_empty = x0.to(device), condition.to(device), not_empty.to(device)
             bar_position = bar_position.to(device)
