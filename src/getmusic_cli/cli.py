@@ -542,6 +542,9 @@ def train(
     drop_conditions: float = typer.Option(
         0.0, "--drop-conditions", help="Chance of leaving out each kept track of a training task (e.g. 0.5)."
     ),
+    lead_chords: bool = typer.Option(
+        False, "--lead-chords", help="A task that keeps only the lead gets the chords heard in it, as generate does."
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
@@ -569,6 +572,7 @@ def train(
         prepare_only=prepare_only,
         source_weights=parse_source_weights(source_weights),
         drop_conditions=drop_conditions,
+        lead_chords=lead_chords,
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:

@@ -404,3 +404,23 @@ def test_choose_task_drop_conditions():
         dropped += blank_tracks(out, i)
         base_dropped += blank_tracks(base[0], i)
     assert dropped > base_dropped + 150  # many condition tracks left out
+
+
+def test_choose_task_gives_a_lead_only_task_the_lead_chords():
+    empty, heard_in_lead = 99, 42
+    x0 = _song_batch(400, empty, seed=6)
+    x0[:, 12:14] = 7  # chords heard in the whole song, in every window
+    lead_chords = torch.full((400, 2, x0.shape[2]), heard_in_lead)
+    base = choose_task(x0, torch.Generator().manual_seed(1), empty, 0.9)  # many tasks keep one track
+    out, cond, _ = choose_task(x0, torch.Generator().manual_seed(1), empty, 0.9, lead_chords)
+    assert torch.equal(cond, base[1])  # the same tasks
+    swapped = 0
+    for i in range(x0.shape[0]):
+        if not bool(cond[i, 12].any()):
+            assert torch.equal(out[i, 12:14], base[0][i, 12:14])  # chords dropped or absent: untouched
+            continue
+        pitched = [j for j in (0, 1, 3, 4, 5) if bool(cond[i, 2 * j].any())]
+        expected = heard_in_lead if pitched == [0] else 7
+        assert bool((out[i, 12:14] == expected).all()), (i, pitched)
+        swapped += pitched == [0]
+    assert swapped >= 10

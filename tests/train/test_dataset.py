@@ -12,7 +12,7 @@ from songs import write_corpus, write_song
 
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.train.dataset import DataSettings, build_dataset, open_dataset
-from getmusic_cli.train.windows import split_bar_positions
+from getmusic_cli.train.windows import WINDOW_ROWS, lead_chord_rows, split_bar_positions
 
 FIXTURES = Path(__file__).parents[1] / "data"
 BAD = [
@@ -117,7 +117,7 @@ def test_second_run_reuses_and_change_reencodes_only_that_file(corpus, tmp_path)
     build_dataset(changed, out, settings())
     assert not [n for n in set(p.name for p in cache.iterdir()) - before if n.endswith((".read.json", ".npz"))]
     reopened = open_dataset(out)
-    assert len(reopened.train) > 0 and reopened.train.get([0]).shape == (1, 15, 64)
+    assert len(reopened.train) > 0 and reopened.train.get([0]).shape == (1, WINDOW_ROWS, 64)
 
 
 def test_process_pool_gives_the_same_data(corpus, tmp_path):
@@ -135,3 +135,30 @@ def test_a_stuck_file_times_out_instead_of_hanging():
     started = time.monotonic()
     assert _guarded(0.2, time.sleep, 5) == {"reason": "timed out after 0.2 s"}
     assert time.monotonic() - started < 3
+
+
+def test_windows_carry_the_chords_heard_in_the_lead_alone(tmp_path):
+    import miditoolkit
+
+    # The lead arpeggiates C major over an A in the bass and A minor in the strings: the whole song sounds
+    # A minor, the lead alone C major, which is what generate hears when only the lead is kept.
+    midi = miditoolkit.MidiFile(ticks_per_beat=480)
+    parts = {"lead": (80, [72, 76, 79, 76]), "bass": (33, [45] * 4), "strings": (48, [57, 60, 64, 60])}
+    for name, (program, pitches) in parts.items():
+        track = miditoolkit.Instrument(program=program, name=name)
+        for bar in range(8):
+            for beat, pitch in enumerate(pitches):
+                start = (bar * 4 + beat) * 480
+                track.notes.append(miditoolkit.Note(90, pitch, start, start + 470))
+        midi.instruments.append(track)
+    (tmp_path / "songs").mkdir()
+    midi.dump(str(tmp_path / "songs" / "arpeggio.mid"))
+    data = build_dataset(tmp_path / "songs", tmp_path / "data", settings(length=32))
+    split = data.train if len(data.train) else data.valid
+    windows = split.get(range(len(split)))
+    grid, _ = split_bar_positions(windows)
+    lead = lead_chord_rows(windows)
+    vocab = data.vocab
+    assert set(np.unique(grid[:, 12])) == {vocab.chord_root_id(9)}  # A, heard in every track
+    assert set(np.unique(lead[:, 0])) == {vocab.chord_root_id(0)}  # C, heard in the lead
+    assert set(np.unique(lead[:, 1])) == {vocab.chord_kind_id("null")}  # major

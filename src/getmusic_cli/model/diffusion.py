@@ -17,12 +17,14 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from getmusic_cli.model.config import ModelConfig
+from getmusic_cli.score.tracks import track_index
 
 LOG_EPS = math.log(1e-30)  # log of the "zero" used by the reference for one-hots and the mask column
 LOG_MIN = -70.0  # every log-probability is clamped to [LOG_MIN, 0]
 
 CHORD_ROWS = (12, 13)
 N_INSTRUMENT_TRACKS = 6
+LEAD_TRACK, DRUM_TRACK = track_index("lead"), track_index("drums")
 
 
 def _log(values: np.ndarray) -> torch.Tensor:
@@ -377,7 +379,11 @@ def _empty_id(ids: Any) -> int:
 
 
 def choose_task(
-    x0: torch.Tensor, generator: torch.Generator | None, empty_id: Any, drop_conditions: float = 0.0
+    x0: torch.Tensor,
+    generator: torch.Generator | None,
+    empty_id: Any,
+    drop_conditions: float = 0.0,
+    lead_chords: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Reference §5.4 collater: per sample pick target tracks, condition tracks and chord dropout.
 
@@ -385,7 +391,9 @@ def choose_task(
     or anything with ``.empty_id`` (a Vocabulary or ModelConfig). Returns (x0', condition, not_empty).
     ``drop_conditions`` (not in the reference; 0 draws exactly as it does) blanks each condition track with
     that probability, keeping at least one: a user keeps a lead and leaves the guitar out, while a full band
-    window would always give the network every track that is not a target.
+    window would always give the network every track that is not a target. ``lead_chords`` (B, 2, L), not in the
+    reference either: the chords heard in the lead alone, given instead of the whole song's when the lead is the
+    only pitched condition, as ``generate`` hears them in the kept tracks.
     """
     empty = _empty_id(empty_id)
     x0 = x0.clone()
@@ -434,5 +442,8 @@ def choose_task(
                 x0[i, list(CHORD_ROWS)] = empty
             else:
                 condition[i, list(CHORD_ROWS)] = True
+                pitched = [j for j in tracks if j not in targets and j != DRUM_TRACK]
+                if lead_chords is not None and pitched == [LEAD_TRACK]:
+                    x0[i, list(CHORD_ROWS)] = lead_chords[i]
     not_empty = x0 != empty
     return x0, condition, not_empty

@@ -106,16 +106,22 @@ def encode(
 
     bar_starts = timeline.bar_starts(n_columns)
     if chords is not None:
-        tokens[[pitch_row(CHORDS), duration_row(CHORDS)]] = vocab.pad_id
-        edges = bar_starts + [n_columns]
-        for b, chord in enumerate(chords[: len(bar_starts)]):
-            if chord is None:
-                continue
-            root, kind = chord
-            tokens[pitch_row(CHORDS), edges[b] : edges[b + 1]] = vocab.chord_root_id((root + shift) % 12)
-            tokens[duration_row(CHORDS), edges[b] : edges[b + 1]] = vocab.chord_kind_id(kind)
+        tokens[[pitch_row(CHORDS), duration_row(CHORDS)]] = chord_rows(chords, bar_starts, n_columns, shift, vocab)
     tokens[:, song_length:] = vocab.empty_id  # past the song's end: nothing, as in training windows
     return GETScore(tokens, bar_starts, shift), report
+
+
+def chord_rows(chords: list, bar_starts: list[int], n_columns: int, shift: int, vocab: Vocabulary) -> np.ndarray:
+    """(2, n_columns) chord rows: root and kind ids over each bar (chords in the song's own key, moved by shift)."""
+    rows = np.full((2, n_columns), vocab.pad_id, dtype=np.int64)
+    edges = bar_starts + [n_columns]
+    for b, chord in enumerate(chords[: len(bar_starts)]):
+        if chord is None:
+            continue
+        root, kind = chord
+        rows[0, edges[b] : edges[b + 1]] = vocab.chord_root_id((root + shift) % 12)
+        rows[1, edges[b] : edges[b + 1]] = vocab.chord_kind_id(kind)
+    return rows
 
 
 def _encode_group(name, col, group, shift, timeline, vocab, tokens, r: ClassReport) -> None:

@@ -44,7 +44,7 @@ from getmusic_cli.train import sources as src
 from getmusic_cli.train.windows import cut_windows, present_tracks
 
 DATA_FORMAT = "getmusic-data/1"
-CACHE_VERSION = 2  # bump when what the read/encode passes produce changes
+CACHE_VERSION = 3  # bump when what the read/encode passes produce changes
 MANIFEST = "manifest.json"
 VOCAB_FILE = "vocab.txt"
 MIN_BARS = 2
@@ -214,7 +214,7 @@ def _read_file(path: str, cache_path: str) -> dict:
 def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict) -> dict:
     """Pass 2: cached notes → chords → GETScore → windows (saved as .npy). Returns {'windows'} or {'reason'}."""
     from getmusic_cli.score import chords as chordlib
-    from getmusic_cli.score.codec import encode, song_columns
+    from getmusic_cli.score.codec import chord_rows, encode, song_columns
     from getmusic_cli.score.timeline import Timeline
 
     vocab = _load_vocab_cached(vocab_path)
@@ -225,6 +225,11 @@ def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict
     pitched = [n for c in song.classes() if c != "drums" for n in song.notes[c]]
     chords = chordlib.recognize_chords(pitched, timeline, n_columns, lag=0) if pitched else None
     score, report = encode(song, vocab, chords=chords, transpose=True)
+    lead = song.notes.get("lead", [])
+    lead_chords = None
+    if lead:
+        heard = chordlib.recognize_chords(lead, timeline, n_columns, lag=0)
+        lead_chords = chord_rows(heard, list(score.bar_starts), n_columns, score.pitch_shift, vocab)
     windows = cut_windows(
         np.asarray(score.tokens),
         list(score.bar_starts),
@@ -233,6 +238,7 @@ def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict
         vocab.pad_id,
         vocab.empty_id,
         settings["min_tracks"],
+        lead_chords,
     )
     if len(windows) == 0:
         return {

@@ -32,7 +32,7 @@ from getmusic_cli.train.checkpoint import (
 )
 from getmusic_cli.train.dataset import Dataset, DataSettings, build_dataset, open_dataset
 from getmusic_cli.train.optim import EMA, default_warmup, lr_at, make_adamw
-from getmusic_cli.train.windows import split_bar_positions
+from getmusic_cli.train.windows import lead_chord_rows, split_bar_positions
 
 RUN_FILE = "run.json"
 LOG_FILE = "log.jsonl"
@@ -71,6 +71,7 @@ class TrainOptions:
     prepare_only: bool = False  # build the data set and stop
     source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     drop_conditions: float = 0.0  # chance of blanking each condition track of a training task (never in validation)
+    lead_chords: bool = False  # a lead-only task gets the chords heard in its lead, as generate gives them
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -403,9 +404,14 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
         while step < options.steps:
             seed = dd.step_seed(options.seed, step, info.rank)
             torch.manual_seed(seed)  # dropout
-            x0, bar_position = split_bar_positions(torch.from_numpy(data.train.get(sharder.indices(step))))
+            windows = torch.from_numpy(data.train.get(sharder.indices(step)))
+            x0, bar_position = split_bar_positions(windows)
             x0, condition, not_empty = choose_task(
-                x0, torch.Generator().manual_seed(seed), vocab, options.drop_conditions
+                x0,
+                torch.Generator().manual_seed(seed),
+                vocab,
+                options.drop_conditions,
+                lead_chord_rows(windows) if options.lead_chords else None,
             )
             noise = torch.Generator(device=device).manual_seed(seed + 1)  # timesteps and noise
             x0, condition, not_empty = x0.to(device), condition.to(device), not_empty.to(device)

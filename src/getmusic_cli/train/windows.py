@@ -5,8 +5,10 @@ becomes [EMPTY] (the model learns "absent" from that, as in the original binariz
 end of the song are [EMPTY] in every row. A window is kept only if it still has at least ``min_tracks``
 non-empty tracks (the chord track counts), since a task needs a condition or a second target.
 
-A window has one row more than the token grid: its last row (BAR_POSITION_ROW) holds each column's place in
-its bar, which a model with ``bar_positions`` is given (split off with ``split_bar_positions``).
+A window has three rows more than the token grid. BAR_POSITION_ROW holds each column's place in its bar,
+which a model with ``bar_positions`` is given (split off with ``split_bar_positions``). LEAD_CHORD_ROWS hold
+the chords heard in the lead alone (``lead_chords``): what ``generate`` gives a model when only a lead is kept,
+where the token grid's chord rows are heard in every track.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from getmusic_cli.score.timeline import positions_in_bar
 from getmusic_cli.score.tracks import N_ROWS, TRACKS
 
 BAR_POSITION_ROW = N_ROWS  # the row after the token grid
+LEAD_CHORD_ROWS = (N_ROWS + 1, N_ROWS + 2)
+WINDOW_ROWS = N_ROWS + 3
 
 
 def window_starts(n_columns: int, length: int, stride: int, bar_starts: list[int]) -> list[int]:
@@ -39,16 +43,23 @@ def cut_windows(
     pad_id: int,
     empty_id: int,
     min_tracks: int = 2,
+    lead_chords: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n_windows, rows + 1, length) array of the useful windows of one song (may be empty)."""
+    """(n_windows, WINDOW_ROWS, length) array of the useful windows of one song (may be empty).
+
+    ``lead_chords``: (2, song length) chord rows heard in the lead alone; [EMPTY] when not given.
+    """
     rows, n_columns = tokens.shape
     assert rows == N_ROWS
     kept = []
     for start in window_starts(n_columns, length, stride, bar_starts):
-        win = np.full((rows + 1, length), empty_id, dtype=np.int64)
+        win = np.full((WINDOW_ROWS, length), empty_id, dtype=np.int64)
         part = tokens[:, start : start + length]
         win[:rows, : part.shape[1]] = part
         win[BAR_POSITION_ROW] = positions_in_bar(bar_starts, start, length)
+        if lead_chords is not None:
+            part = lead_chords[:, start : start + length]
+            win[list(LEAD_CHORD_ROWS), : part.shape[1]] = part
         present = 0
         for track in range(len(TRACKS)):
             pitch = win[2 * track]
@@ -59,13 +70,18 @@ def cut_windows(
         if present >= min_tracks:
             kept.append(win)
     if not kept:
-        return np.zeros((0, rows + 1, length), dtype=np.int64)
+        return np.zeros((0, WINDOW_ROWS, length), dtype=np.int64)
     return np.stack(kept)
 
 
 def split_bar_positions(windows):
-    """Windows (B, rows + 1, L) → token grids (B, rows, L) and bar positions (B, L); numpy or torch."""
+    """Windows (B, WINDOW_ROWS, L) → token grids (B, rows, L) and bar positions (B, L); numpy or torch."""
     return windows[:, :BAR_POSITION_ROW], windows[:, BAR_POSITION_ROW]
+
+
+def lead_chord_rows(windows):
+    """Windows (B, WINDOW_ROWS, L) → the chord rows heard in the lead alone (B, 2, L); numpy or torch."""
+    return windows[:, LEAD_CHORD_ROWS[0] : LEAD_CHORD_ROWS[1] + 1]
 
 
 def present_tracks(windows: np.ndarray, empty_id: int) -> list[str]:
