@@ -30,6 +30,10 @@ def test_default_model_is_the_one_used_without_model():
     assert bundle.weights_path is not None and bundle.weights_path.exists()
     assert set(bundle.config.classes) <= {"lead", "bass", "drums", "guitar", "piano", "strings"}
     assert bundle.config.licence and bundle.config.licence != "unknown"
+    assert load_registry().get("default").licence == bundle.config.licence
+    # Weights under a copyleft licence ship with its text beside them.
+    if "GPL-2.0" in bundle.config.licence:
+        assert "GNU GENERAL PUBLIC LICENSE" in (bundle.weights_path.parent / "COPYING").read_text()
 
 
 @pytest.mark.slow

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# The default model from scratch: corpora, version 2 (classical + Freedoom, RUN_DIR-v2; the shipped default),
-# then the band candidate: version 2 fine-tuned on the band corpus in four legs (RUN_DIR-band1, -band2, -band3
-# with bar positions, then RUN_DIR; not shipped: it misses the band model's bar, see "Band candidates" in
-# training/README.md), then the scorecard of RUN_DIR on the external band test set and the held-out pieces.
-# About 6 hours on 2 CPU cores.
+# The default model from scratch: corpora, version 2 (classical + Freedoom, RUN_DIR-v2), then version 3 (the
+# shipped default): version 2 fine-tuned on the band corpus in four legs (RUN_DIR-band1, -band2, -band3 with
+# bar positions, then RUN_DIR), then the scorecard of RUN_DIR on the external band test set and the held-out
+# pieces. About 6 hours on 2 CPU cores.
 # Usage: bash training/default/recipe.sh [RUN_DIR] [EVAL_DIR]
 # To ship a run: python training/default/install_bundle.py RUN_DIR corpus-band/manifest.json &&
 #   python -m getmusic_cli.hub.registry refresh default
 set -euo pipefail
 run=${1:-runs/default}
-evals=${2:-$run/scorecard}  # not training/default: its reports are the shipped version 2's
+evals=${2:-$run/scorecard}  # not training/default: its reports are the shipped model's
 mkdir -p "$evals"
 
 pip install music21==10.5.1
