@@ -170,3 +170,15 @@ def test_the_weights_carry_the_strongest_licence_of_the_data(corpus, tmp_path):
     assert data_licence(data).startswith("GPL-2.0-or-later")
     (data / "manifest.json").write_text("not json")
     assert data_licence(data).startswith("unknown")
+
+
+def test_task_options_change_the_tasks_and_stay_deterministic(corpus, tmp_path):
+    def train_losses(name, **kw):
+        result = train(options(corpus, tmp_path / name, steps=3, **kw))
+        rows = [json.loads(line) for line in (result.run_dir / "log.jsonl").read_text().splitlines()]
+        return [r["loss"] for r in rows if r["split"] == "train"]
+
+    plain = train_losses("plain")
+    lead_only = train_losses("lead-only", drop_conditions=0.9, lead_chords=True)
+    assert len(plain) == len(lead_only) == 3 and plain != lead_only
+    assert train_losses("again", drop_conditions=0.9, lead_chords=True) == lead_only
