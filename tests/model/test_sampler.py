@@ -284,3 +284,23 @@ def test_top_p_keeps_every_token_in_the_nucleus_and_temperature_sharpens():
         return hits / total
 
     assert argmax_share(0.3) > argmax_share(1.0) > argmax_share(3.0)
+
+
+def test_pitch_top_p_cuts_the_unlikely_notes_and_keeps_the_chance_of_playing():
+    from getmusic_cli.model.sampler import _pick_tokens
+
+    # One pitch row: a rest (id 0) at 0.5, two likely notes, one unlikely note (2 % of all, 4 % of the notes).
+    probs = torch.tensor([0.5, 0.3, 0.18, 0.02])
+    log_probs = probs.log().expand(20000, -1)
+    rest = torch.tensor([True, False, False, False])
+
+    def shares(**kw):
+        picked = _pick_tokens(log_probs, 1.0, kw.pop("top_p", 1.0), torch.Generator().manual_seed(0), **kw)
+        return torch.bincount(picked, minlength=4).float() / len(picked)
+
+    plain = shares()
+    assert plain[3] > 0.01  # without the nucleus the unlikely note is drawn
+    nucleus = shares(rest=rest, pitch_top_p=0.9)
+    assert nucleus[3] == 0 and abs(nucleus[0] - 0.5) < 0.015  # gone, and the rest keeps its share
+    assert abs(nucleus[1] - 0.5 * 0.3 / 0.48) < 0.015
+    assert torch.equal(shares(rest=rest, pitch_top_p=1.0), plain)  # 1 = off: the same draws

@@ -67,19 +67,45 @@ def unmask_schedule(n_cells: int, n_calls: int) -> list[int]:
     return counts
 
 
-def _pick_tokens(log_probs: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator) -> torch.Tensor:
-    """Column index per row of log_probs (n, V): top-p filter, then Gumbel-max at the temperature."""
+def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Bool mask of the entries outside the smallest most-likely set reaching top_p (probs sum to 1)."""
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    before = sorted_p.cumsum(dim=-1) - sorted_p  # mass strictly above each entry
+    drop_sorted = before >= top_p
+    drop_sorted[..., 0] = False  # the most likely entry always stays (top_p <= 0 = argmax)
+    return torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+
+
+def _pitch_nucleus(log_probs: torch.Tensor, rest: torch.Tensor, top_p: float) -> torch.Tensor:
+    """log_probs with a nucleus over the note ids only: the rest id (no note starts here) keeps its probability,
+    and the notes kept share the notes' mass, so the chance of playing is what the network said."""
+    probs = log_probs.exp()
+    rest = rest.expand_as(probs)
+    notes = probs.masked_fill(rest, 0.0)
+    mass = notes.sum(dim=-1, keepdim=True)
+    drop = _nucleus(notes / mass.clamp_min(1e-30), top_p) & ~rest
+    kept = notes.masked_fill(drop, 0.0)
+    kept = kept * (mass / kept.sum(dim=-1, keepdim=True).clamp_min(1e-30))
+    return torch.where(rest, probs, kept).clamp_min(1e-30).log().masked_fill(drop, float("-inf"))
+
+
+def _pick_tokens(
+    log_probs: torch.Tensor,
+    temperature: float,
+    top_p: float,
+    gen: torch.Generator,
+    rest: torch.Tensor | None = None,
+    pitch_top_p: float = 1.0,
+) -> torch.Tensor:
+    """Column index per row of log_probs (n, V): pitch nucleus (where ``rest`` marks a pitch row's rest id),
+    top-p filter, then Gumbel-max at the temperature."""
     if temperature <= 0:
         return log_probs.argmax(dim=-1)
+    if rest is not None and pitch_top_p < 1.0:
+        log_probs = _pitch_nucleus(log_probs, rest, pitch_top_p)
     scores = log_probs / temperature
     if top_p < 1.0:
-        probs = torch.softmax(scores, dim=-1)
-        sorted_p, order = probs.sort(dim=-1, descending=True)
-        before = sorted_p.cumsum(dim=-1) - sorted_p  # mass strictly above each entry
-        drop_sorted = before >= top_p  # keeps the smallest prefix reaching top_p
-        drop_sorted[..., 0] = False  # and always the most likely token (top_p <= 0 = argmax)
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        scores = scores.masked_fill(drop, float("-inf"))
+        scores = scores.masked_fill(_nucleus(torch.softmax(scores, dim=-1), top_p), float("-inf"))
     u = torch.rand(scores.shape, generator=gen, device=gen.device).to(scores.device)
     gumbel = -torch.log(-torch.log(u.clamp(1e-20, 1.0 - 1e-7)))
     return (scores + gumbel).argmax(dim=-1)
@@ -193,6 +219,7 @@ class _RowGroup:
     stop: int
     ids: torch.Tensor
     head: tuple[torch.Tensor, torch.Tensor]
+    rest: torch.Tensor | None  # (n_g, K) where ids is the rest id (pitch rows), None for duration rows
 
 
 def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_RowGroup]:
@@ -215,7 +242,8 @@ def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_Ro
             valid[i, : row_ids.size] = True
         ids_t = torch.as_tensor(ids, device=device)
         head = denoiser.row_head(ids_t, torch.as_tensor(valid, device=device))
-        groups.append(_RowGroup(start, start + len(members), ids_t, head))
+        rest = ids_t == int(vocab.pad_id) if kind == 0 else None
+        groups.append(_RowGroup(start, start + len(members), ids_t, head, rest))
         start += len(members)
     return groups
 
@@ -246,8 +274,10 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen) -> torch.T
     for g in groups:
         rows, index = feats[:, g.start : g.stop], torch.arange(g.stop - g.start, device=g.ids.device)[None, :, None]
         drawn = []
+        rest = None if g.rest is None else g.rest[None, :, None, :]
         for c in _chunks(b_size, g, length):
-            picked = _pick_tokens(denoiser.row_log_probs(rows[c], g.head), options.temperature, options.top_p, gen)
+            log_probs = denoiser.row_log_probs(rows[c], g.head)
+            picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, _pitch_top_p(denoiser))
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
     return torch.cat(parts, dim=1)
@@ -269,10 +299,17 @@ def _draw_chosen(denoiser, feats, groups: list[_RowGroup], chosen, most: int, op
         local = (cell_rows - g.start).clamp(0, n_g - 1)
         log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_g, -1, -1), g.head)  # (B, n_g, M, K)
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
-        picked = g.ids[local, _pick_tokens(log_probs, options.temperature, options.top_p, gen)]
+        rest = None if g.rest is None else g.rest[local]
+        picked = g.ids[
+            local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, _pitch_top_p(denoiser))
+        ]
         drawn_ids = torch.where((cell_rows >= g.start) & (cell_rows < g.stop), picked, drawn_ids)
     out = torch.zeros((b_size, n_r * length), dtype=torch.long, device=feats.device)
     return out.scatter(1, cells, drawn_ids).reshape(b_size, n_r, length)
+
+
+def _pitch_top_p(denoiser) -> float:
+    return float(getattr(denoiser.config, "pitch_top_p", 1.0))
 
 
 def _choose(confidence, still, picks, cells, gen) -> torch.Tensor:
