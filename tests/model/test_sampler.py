@@ -304,3 +304,5 @@ def test_pitch_top_p_cuts_the_unlikely_notes_and_keeps_the_chance_of_playing():
     assert nucleus[3] == 0 and abs(nucleus[0] - 0.5) < 0.015  # gone, and the rest keeps its share
     assert abs(nucleus[1] - 0.5 * 0.3 / 0.48) < 0.015
     assert torch.equal(shares(rest=rest, pitch_top_p=1.0), plain)  # 1 = off: the same draws
+    # A drum row counts every id as "no note": its kit pieces are drawn as the network says.
+    assert torch.equal(shares(rest=torch.ones(4, dtype=torch.bool), pitch_top_p=0.8), plain)

@@ -49,9 +49,9 @@ class ModelConfig:
     # softmax(max probability), as the original; "random" draws them alike, the exact reverse of the uniform
     # masking the network was trained with (confidence favours sure silences, so parts come out sparse).
     unmask_order: str = "confidence"
-    # Nucleus (top-p) over the notes a pitch row may start, leaving the chance of starting none untouched: the
-    # unlikely tail (wrong notes, odd kit pieces) goes without making parts sparser, as plain top-p does.
-    # 1 = off, as the original.
+    # Nucleus (top-p) over the notes a pitched class's row may start, leaving the chance of starting none
+    # untouched: the unlikely tail (wrong notes) goes without making parts sparser, as plain top-p does. Drums
+    # are left alone (a snare is rarer than a hi-hat, not wrong). 1 = off, as the original.
     pitch_top_p: float = 1.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from getmusic_cli.score.timeline import positions_in_bar
+from getmusic_cli.score.tracks import pitch_row
 
 CHORD_ROWS = (12, 13)
+DRUM_PITCH_ROW = pitch_row("drums")
 UNMASK_ORDERS = ("confidence", "random")
 N_INSTRUMENT_TRACKS = 6
 
@@ -86,7 +88,7 @@ def _pitch_nucleus(log_probs: torch.Tensor, rest: torch.Tensor, top_p: float) ->
     drop = _nucleus(notes / mass.clamp_min(1e-30), top_p) & ~rest
     kept = notes.masked_fill(drop, 0.0)
     kept = kept * (mass / kept.sum(dim=-1, keepdim=True).clamp_min(1e-30))
-    return torch.where(rest, probs, kept).clamp_min(1e-30).log().masked_fill(drop, float("-inf"))
+    return torch.where(rest, log_probs, kept.clamp_min(1e-30).log().masked_fill(drop, float("-inf")))
 
 
 def _pick_tokens(
@@ -219,7 +221,7 @@ class _RowGroup:
     stop: int
     ids: torch.Tensor
     head: tuple[torch.Tensor, torch.Tensor]
-    rest: torch.Tensor | None  # (n_g, K) where ids is the rest id (pitch rows), None for duration rows
+    rest: torch.Tensor | None  # (n_g, K): ids the pitch nucleus leaves alone (rests, drums); None: durations
 
 
 def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_RowGroup]:
@@ -242,7 +244,11 @@ def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_Ro
             valid[i, : row_ids.size] = True
         ids_t = torch.as_tensor(ids, device=device)
         head = denoiser.row_head(ids_t, torch.as_tensor(valid, device=device))
-        rest = ids_t == int(vocab.pad_id) if kind == 0 else None
+        rest = None
+        if kind == 0:  # the nucleus is over pitched notes: a drum row's kit pieces all count as "no note"
+            rest = (ids_t == int(vocab.pad_id)) | torch.as_tensor(
+                [r == DRUM_PITCH_ROW for r in members], device=device
+            )[:, None]
         groups.append(_RowGroup(start, start + len(members), ids_t, head, rest))
         start += len(members)
     return groups
