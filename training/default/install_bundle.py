@@ -26,8 +26,8 @@ for name in ("vocab.txt", "model.safetensors"):
 cfg = json.loads((src / "config.json").read_text())
 cfg["name"] = "default"
 cfg["sample_steps"] = 50  # 32 bars x 2 tracks in about 10 s on 2 CPU cores
-# Chosen on held-out pieces and band renders (training/README.md): the bass back in key and the drums more
-# repeated, with the parts as dense as without it.
+# Chosen on held-out pieces and band renders (training/README.md): the bass back in key and on chord tones,
+# with the parts as dense as without it.
 cfg["pitch_top_p"] = 0.8
 cfg["licence"] = (
     f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Freedoom BSD-3-Clause, public domain)"

@@ -3,7 +3,9 @@
 The grid holds condition tokens, [MASK] for cells to generate and [EMPTY] for absent regions. Over the
 first S-1 network calls every instrument track unmasks a scheduled number of its masked cells (chosen by
 confidence, or uniformly at random when the model's ``unmask_order`` is "random"); the last call resamples
-every generated cell jointly from the network's p(x_0 | x_1), as the original does.
+every generated cell jointly from the network's p(x_0 | x_1), as the original does. A model whose config sets
+``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
+left as the network gives them).
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
 
@@ -283,7 +285,7 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen) -> torch.T
         rest = None if g.rest is None else g.rest[None, :, None, :]
         for c in _chunks(b_size, g, length):
             log_probs = denoiser.row_log_probs(rows[c], g.head)
-            picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, _pitch_top_p(denoiser))
+            picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
     return torch.cat(parts, dim=1)
@@ -307,15 +309,11 @@ def _draw_chosen(denoiser, feats, groups: list[_RowGroup], chosen, most: int, op
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
         rest = None if g.rest is None else g.rest[local]
         picked = g.ids[
-            local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, _pitch_top_p(denoiser))
+            local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
         ]
         drawn_ids = torch.where((cell_rows >= g.start) & (cell_rows < g.stop), picked, drawn_ids)
     out = torch.zeros((b_size, n_r * length), dtype=torch.long, device=feats.device)
     return out.scatter(1, cells, drawn_ids).reshape(b_size, n_r, length)
-
-
-def _pitch_top_p(denoiser) -> float:
-    return float(getattr(denoiser.config, "pitch_top_p", 1.0))
 
 
 def _choose(confidence, still, picks, cells, gen) -> torch.Tensor:
