@@ -306,3 +306,16 @@ def test_pitch_top_p_cuts_the_unlikely_notes_and_keeps_the_chance_of_playing():
     assert torch.equal(shares(rest=rest, pitch_top_p=1.0), plain)  # 1 = off: the same draws
     # A drum row counts every id as "no note": its kit pieces are drawn as the network says.
     assert torch.equal(shares(rest=torch.ones(4, dtype=torch.bool), pitch_top_p=0.8), plain)
+
+
+def test_pitch_top_p_narrows_pitched_rows_and_leaves_drums_alone():
+    def made(pitch_top_p: float, tokens, condition):
+        den = FakeDenoiser()
+        den.config = dataclasses.replace(den.config, pitch_top_p=pitch_top_p)
+        return sample(den, VOCAB, tokens, condition, SamplerOptions(steps=3, seed=0))
+
+    tokens, condition = _task(b=2)
+    assert not torch.equal(made(1.0, tokens, condition)[:, 2], made(0.05, tokens, condition)[:, 2])  # bass
+    drums_only = tokens.clone()
+    drums_only[:, 2:4] = VOCAB.empty_id
+    assert torch.equal(made(1.0, drums_only, condition), made(0.05, drums_only, condition))
