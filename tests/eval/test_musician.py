@@ -38,6 +38,9 @@ def test_a_perfect_rock_beat():
     assert musician.backbeat(beat, grid) == 1.0
     assert musician.repetition(beat, grid) == 1.0
     assert musician.onset_positions(beat, grid)["sixteenth"] == 0  # nothing off the 8th grid
+    assert musician.sixteenths(beat, grid) == 0.0
+    funk = beat + [_hit(b, 7, 36) for b in range(8)]  # one kick on the "a" of 2 in every bar
+    assert musician.sixteenths(funk, grid) == 8 / (8 * 9)
     assert musician.onset_tv(beat, beat, grid) == 0.0 and musician.kit_tv(beat, beat, grid) == 0.0
 
 

@@ -5,7 +5,8 @@ when it has nothing to measure. Pure numpy-free Python over plain note lists; no
 
 Drums:
 * onset positions: the share of distinct onsets on a beat of the quarter grid, on the 8th off-beat, and on the
-  other 16ths; ``onset_tv`` is the total-variation distance of that distribution from the real part's;
+  other 16ths; ``onset_tv`` is the total-variation distance of that distribution from the real part's, and
+  ``sixteenths`` the share on the other 16ths (which way the distance goes: busier or plainer than the real part);
 * ``backbeat``: the share of snare hits (GM 37-40) that fall on the bar's backbeats;
 * ``repetition``: the mean Jaccard similarity of consecutive bars' hit sets (position in bar × kit piece),
   1 for a loop, near 0 for random hits;
@@ -69,6 +70,13 @@ def onset_positions(notes: Sequence[Note], grid: BarGrid) -> Counter:
 
 def onset_tv(made: Sequence[Note], real: Sequence[Note], grid: BarGrid) -> float | None:
     return _tv(onset_positions(made, grid), onset_positions(real, grid), POSITIONS)
+
+
+def sixteenths(notes: Sequence[Note], grid: BarGrid) -> float | None:
+    """Share of distinct onsets off the 8th-note grid."""
+    counts = onset_positions(notes, grid)
+    total = sum(counts.values())
+    return counts[POSITIONS[2]] / total if total else None
 
 
 def kit_tv(made: Sequence[Note], real: Sequence[Note], grid: BarGrid) -> float | None:
@@ -154,6 +162,7 @@ def class_metrics(
     out: dict[str, float | None] = {"density": density(made, real, grid)}
     if cls == "drums":
         out["onset_tv"] = onset_tv(made, real, grid)
+        out["sixteenths"] = sixteenths(made, grid)
         out["kit_tv"] = kit_tv(made, real, grid)
         out["backbeat"] = backbeat(made, grid)
         if out["backbeat"] is None and backbeat(real, grid) is not None:

@@ -19,6 +19,7 @@ CLASS_LABELS = {
     "below_e1": "below E1",
     "chord_tone": "chord tones",
     "onset_tv": "onset TV",
+    "sixteenths": "on 16ths",
     "backbeat": "backbeat",
     "repetition": "repetition",
     "repetition_gap": "|rep. − real|",
@@ -89,8 +90,8 @@ def run_command(options: EvalOptions, as_json: bool, console, err_console) -> No
     console.print(
         "mean ± standard error over songs (each song the mean of its windows); model − reference paired by song. "
         "notes ÷ real: density against the real part; median − real: semitones; TV: total-variation distance "
-        "(0 = the real part's distribution); backbeat: share of snare hits on the backbeats; repetition: "
-        "Jaccard of consecutive bars' drum hits.",
+        "(0 = the real part's distribution); on 16ths: share of drum onsets off the 8th grid; backbeat: share of "
+        "snare hits on the backbeats; repetition: Jaccard of consecutive bars' drum hits.",
         highlight=False,
     )
     for rel, reason in report.skipped[:10]:
