@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import torch
 
-from getmusic_cli.model.sampler import SamplerOptions, sample
+from getmusic_cli.model.sampler import SamplerOptions, network_calls, sample
 from getmusic_cli.score.timeline import positions_in_bar
 
 
@@ -49,7 +49,7 @@ def sample_windows(
     starts = window_starts(length, window, bar_starts or [])
     positions = torch.as_tensor(positions_in_bar(bar_starts or [0], 0, length), dtype=torch.long)
     todo = [s for s in starts if (tokens[..., s : s + window] == vocab.mask_id).any()]
-    steps = options.steps or denoiser.config.num_timesteps
+    steps = network_calls(denoiser.config, options.steps or denoiser.config.num_timesteps)
     total = steps * len(todo)
     for k, start in enumerate(todo):
         end = min(start + window, length)
