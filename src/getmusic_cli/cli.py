@@ -545,6 +545,12 @@ def train(
     lead_chords: bool = typer.Option(
         False, "--lead-chords", help="A task that keeps only the lead gets the chords heard in it, as generate does."
     ),
+    extend_vocab: bool = typer.Option(
+        False,
+        "--extend-vocab",
+        help="With --init: add the note groups of this data that the model's vocabulary lacks (new tokens start "
+        "from their notes).",
+    ),
 ) -> None:
     """Train a model on a folder of MIDI files; ends with a bundle for --model RUN_DIR/bundle."""
     from getmusic_cli.train.trainer import TrainOptions, run_command
@@ -573,6 +579,7 @@ def train(
         source_weights=parse_source_weights(source_weights),
         drop_conditions=drop_conditions,
         lead_chords=lead_chords,
+        extend_vocab=extend_vocab,
     )
     code = run_command(options, nproc, sys.argv[1:], console)
     if code:

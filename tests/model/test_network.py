@@ -15,6 +15,8 @@ from getmusic_cli.model.network import (
     GETDiffNetwork,
     apply_rotary,
     build_network,
+    grow_vocabulary,
+    load_state,
     rotary_cos_sin,
     timestep_sinusoid,
 )
@@ -227,3 +229,32 @@ def test_loading_weights_skips_the_random_initialisation(tmp_path, monkeypatch):
         got = loaded.state_dict()[key]
         assert got.device.type == "cpu" and torch.equal(got, value), key
     assert torch.nn.Linear.reset_parameters is no_init  # put back after the build
+
+
+def test_a_grown_vocabulary_keeps_what_the_model_says_of_its_old_tokens():
+    from collections import Counter
+
+    from getmusic_cli.score.vocab import Vocabulary
+
+    old_vocab = Vocabulary.basic()
+    new_vocab = old_vocab.extended({"drums": Counter({(36, 42): 9}), "piano": Counter({(60, 64, 67): 9})})
+    old_net = build_network(_config(), seed=1)
+    new_config = dataclasses.replace(_config(), vocab_size=new_vocab.size)
+    new_net = build_network(new_config, seed=2)
+    load_state(new_net, grow_vocabulary(old_net.state_dict(), old_vocab, new_vocab))
+    tokens, t, condition = _inputs()
+    # The same input under the new ids: every old token moves to its new id, [EMPTY] and [MASK] to theirs.
+    id_map = torch.tensor([new_vocab.id(tok) for tok in old_vocab.tokens] + [new_vocab.empty_id, new_vocab.mask_id])
+    tokens[:, :, :3] = old_vocab.mask_id
+    old_net.eval()
+    new_net.eval()
+    with torch.inference_mode():
+        old_logits = old_net.logits(old_net(tokens, t, condition))
+        new_logits = new_net.logits(new_net(id_map[tokens], t, condition))
+    assert torch.allclose(new_logits[..., id_map[: len(old_vocab)]], old_logits, atol=1e-5)
+    kick_hat = new_vocab.id("D164 170")
+    singles = [old_vocab.id("D164"), old_vocab.id("D170")]
+    embedding = old_net.token_embedding.weight.detach()
+    assert torch.allclose(new_net.token_embedding.weight[kick_hat], embedding[singles].mean(0))
+    with pytest.raises(GetMusicError, match="lacks"):
+        grow_vocabulary(old_net.state_dict(), new_vocab, old_vocab)

@@ -195,3 +195,23 @@ def test_unreadable_file(tmp_path):
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(GetMusicError):
         Vocabulary.load(tmp_path / "bin.txt")
+
+
+def test_extended_keeps_every_token_and_puts_new_composites_in_their_blocks():
+    base = Vocabulary.build({"drums": Counter({(36, 42): 40}), "piano": Counter({(60, 64, 67): 9})})
+    more = {
+        "drums": Counter({(36, 42): 5, (38, 42): 30, (36, 38, 42): 20}),
+        "lead": Counter({(60, 64): 50}),
+        "bass": Counter({(36, 48): 12}),
+    }
+    grown = base.extended(more)
+    assert [t for t in grown.tokens if base.get(t) is not None] == base.tokens  # old tokens, old order
+    new = [t for t in grown.tokens if base.get(t) is None]
+    assert sorted(new) == ["B36 48", "D164 166 170", "D166 170"]  # the lead stays monophonic
+    for token in new:
+        instrument, _ = grown.parse_pitch_token(token)
+        lo, hi = grown.pitch_range(instrument)
+        assert lo <= grown.id(token) <= hi and grown.id(token) in grown.allowed_ids(pitch_row(instrument))
+    assert grown.id("D166 170") < grown.id("D164 166 170") == grown.pitch_range("drums")[1]  # by count
+    assert grown.extended(more).tokens == grown.tokens  # nothing left to add
+    assert base.extended(more, min_count=25).get("D164 166 170") is None  # the same threshold as build

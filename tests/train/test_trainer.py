@@ -182,3 +182,30 @@ def test_task_options_change_the_tasks_and_stay_deterministic(corpus, tmp_path):
     lead_only = train_losses("lead-only", drop_conditions=0.9, lead_chords=True)
     assert len(plain) == len(lead_only) == 3 and plain != lead_only
     assert train_losses("again", drop_conditions=0.9, lead_chords=True) == lead_only
+
+
+def test_extend_vocab_adds_the_data_s_note_groups_and_starts_from_the_given_model(corpus, tmp_path):
+    from getmusic_cli.hub.bundle import debug_bundle
+
+    start = debug_bundle()  # single notes only: every chord and drum group of the corpus is new to it
+    run = replace(options(corpus, tmp_path / "grown", steps=1, config=None), init="debug", lr=1e-12)
+    plain = train(replace(run, run_dir=tmp_path / "plain"))
+    assert plain.data.vocab.tokens == start.vocab.tokens
+    grown = train(replace(run, extend_vocab=True))
+    bundle = load_bundle(grown.bundle)
+    new = [t for t in bundle.vocab.tokens if start.vocab.get(t) is None]
+    assert new and all(" " in t for t in new)  # composites only
+    assert bundle.config.vocab_size == bundle.vocab.size == start.vocab.size + len(new)
+    assert [t for t in bundle.vocab.tokens if start.vocab.get(t) is not None] == start.vocab.tokens
+    # One step at a negligible rate: the old tokens' weights are the debug model's, under their new ids.
+    from safetensors.torch import load_file
+
+    from getmusic_cli.model.network import build_network
+
+    before, after = build_network(start.config, None).state_dict(), load_file(str(bundle.weights_path))
+    moved = torch.tensor([bundle.vocab.id(t) for t in start.vocab.tokens])
+    assert torch.allclose(
+        after["token_embedding.weight"][moved], before["token_embedding.weight"][: len(moved)], atol=1e-6
+    )
+    with pytest.raises(GetMusicError, match="give --init"):
+        train(replace(options(corpus, tmp_path / "x", steps=1), extend_vocab=True))

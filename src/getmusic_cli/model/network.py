@@ -238,6 +238,8 @@ def _uninitialised_layers():
 
 
 BAR_POSITION_KEY = "bar_position_embedding.weight"
+TOKEN_EMBEDDING_KEY = "token_embedding.weight"  # the input embedding, also the output head's weights
+HEAD_BIAS_KEY = "head_bias"
 
 
 def add_bar_positions(state: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
@@ -245,6 +247,31 @@ def add_bar_positions(state: dict[str, torch.Tensor], config: ModelConfig) -> di
     if not config.bar_positions or BAR_POSITION_KEY in state:
         return state
     return {**state, BAR_POSITION_KEY: torch.zeros(config.bar_positions, config.hidden_size)}
+
+
+def grow_vocabulary(state: dict[str, torch.Tensor], old_vocab, new_vocab) -> dict[str, torch.Tensor]:
+    """STATE of a model with OLD_VOCAB, re-indexed for NEW_VOCAB (which holds every old token; a fine-tune's start).
+
+    Old tokens keep their embedding and output bias under their new ids. A new composite starts from its single
+    notes: the mean of their embeddings and the mean of their output biases.
+    """
+    missing = [t for t in old_vocab.tokens if new_vocab.get(t) is None]
+    if missing:
+        raise GetMusicError(f"the new vocabulary lacks {len(missing)} of the model's tokens, e.g. {missing[0]!r}")
+    embedding, bias = state[TOKEN_EMBEDDING_KEY], state[HEAD_BIAS_KEY]
+    new_embedding = embedding.new_zeros((new_vocab.size, embedding.shape[1]))
+    new_bias = bias.new_zeros(new_vocab.size)
+    for new_id, token in enumerate(new_vocab.tokens):
+        old_id = old_vocab.get(token)
+        if old_id is None:
+            instrument, pitches = new_vocab.parse_pitch_token(token)
+            old_id = [old_vocab.id(new_vocab.pitch_token(instrument, (p,))) for p in pitches]
+        new_embedding[new_id] = embedding[old_id].reshape(-1, embedding.shape[1]).mean(0)
+        new_bias[new_id] = bias[old_id].reshape(-1).mean()
+    for old_id, new_id in ((old_vocab.empty_id, new_vocab.empty_id), (old_vocab.mask_id, new_vocab.mask_id)):
+        new_embedding[new_id] = embedding[old_id]
+        new_bias[new_id] = bias[old_id]
+    return {**state, TOKEN_EMBEDDING_KEY: new_embedding, HEAD_BIAS_KEY: new_bias}
 
 
 def load_state(network: GETDiffNetwork, state: dict[str, torch.Tensor], origin: str = "weights") -> None:

@@ -176,6 +176,24 @@ class Vocabulary:
     def save(self, path: str | Path) -> None:
         Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in zip(self.tokens, self.counts)), encoding="utf-8")
 
+    def extended(self, counts: dict[str, Counter], min_count: int = 0, coverage: float = 1.0) -> Vocabulary:
+        """These tokens plus the composites that ``build`` would take from COUNTS and these lack, each put at
+        the end of its instrument's block. Every token keeps its meaning; ids after a grown block move."""
+        fresh = Vocabulary.build(counts, min_count=min_count, coverage=coverage)
+        block_end = {hi: instrument for instrument, (_, hi) in self._blocks.items()}
+        tokens, freq = [], []
+        for i, (token, count) in enumerate(zip(self.tokens, self.counts)):
+            tokens.append(token)
+            freq.append(count)
+            instrument = block_end.get(i)
+            if instrument is None:
+                continue
+            lo, hi = fresh._blocks[instrument]
+            new = [j for j in range(lo, hi + 1) if fresh.tokens[j] not in self._ids]
+            tokens += [fresh.tokens[j] for j in new]
+            freq += [fresh.counts[j] for j in new]
+        return Vocabulary(tokens, freq)
+
     @classmethod
     def basic(cls) -> Vocabulary:
         """Single pitches only (804 lines): the floor of every vocabulary, and the debug model's."""

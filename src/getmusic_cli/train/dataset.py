@@ -335,9 +335,11 @@ def build_dataset(
     settings: DataSettings,
     *,
     vocab=None,
+    grow_from=None,
     console=None,
 ) -> Dataset:
-    """Scan, read, derive the vocabulary (unless ``vocab`` is given), encode, split and pack ``data_dir``."""
+    """Scan, read, derive the vocabulary (unless ``vocab`` is given; ``grow_from``'s tokens plus the data's
+    composites it lacks when that is given), encode, split and pack ``data_dir``."""
     from getmusic_cli.score.vocab import Vocabulary
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -389,7 +391,10 @@ def build_dataset(
         # ---- vocabulary ----
         if vocab is None:
             counts = _merge_counts([read_results[sha]["counts"] for sha in sorted(usable)])
-            vocab = Vocabulary.build(counts, min_count=settings.min_count, coverage=settings.coverage)
+            if grow_from is not None:
+                vocab = grow_from.extended(counts, min_count=settings.min_count, coverage=settings.coverage)
+            else:
+                vocab = Vocabulary.build(counts, min_count=settings.min_count, coverage=settings.coverage)
         vocab_path = out_dir / VOCAB_FILE
         vsha = _vocab_sha(vocab)
         old_vocab_sha = None

@@ -72,6 +72,7 @@ class TrainOptions:
     source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     drop_conditions: float = 0.0  # chance of blanking each condition track of a training task (never in validation)
     lead_chords: bool = False  # a lead-only task gets the chords heard in its lead, as generate gives them
+    extend_vocab: bool = False  # with init: add the data's note groups that the model's vocabulary lacks
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
 
@@ -129,6 +130,8 @@ def _check_options(options: TrainOptions) -> None:
         raise GetMusicError("--drop-conditions must be at least 0 and below 1")
     if options.init and options.config:
         raise GetMusicError("--config and --init cannot be combined: the architecture comes from the --init model")
+    if options.extend_vocab and not options.init:
+        raise GetMusicError("--extend-vocab grows the vocabulary of an --init model: give --init")
 
 
 def _run_record(config: ModelConfig, options: TrainOptions, vocab_sha: str) -> dict:
@@ -265,7 +268,12 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         failed = None
         if main:
             try:
-                data = build_dataset(options.data_dir, data_dir, settings, vocab=fixed_vocab, console=show)
+                grow_from = None
+                if options.extend_vocab and init_bundle is not None:
+                    grow_from, fixed_vocab = fixed_vocab, None
+                data = build_dataset(
+                    options.data_dir, data_dir, settings, vocab=fixed_vocab, grow_from=grow_from, console=show
+                )
             except GetMusicError as exc:
                 failed = exc
         if not _all_ok(failed is None, info, device):
@@ -296,7 +304,7 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         vocab_sha = _vocab_sha(vocab)
         if record is not None and record.get("vocab_sha256") != vocab_sha:
             raise GetMusicError(f"the vocabulary of {run_dir} changed since the run started; start a new run")
-        if init_bundle is not None and _vocab_sha(init_bundle.vocab) != vocab_sha:
+        if init_bundle is not None and not options.extend_vocab and _vocab_sha(init_bundle.vocab) != vocab_sha:
             raise GetMusicError("the data was encoded with another vocabulary than the --init model's")
         config.vocab_size = vocab.size
         config.classes = list(data.classes)
@@ -316,14 +324,23 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         dd.teardown(info)
 
 
-def _with_new_bar_positions(config: ModelConfig, weights: Path, seed: int) -> torch.nn.Module:
-    """The --init model's weights in a network that adds bar positions (their embedding starts at zero)."""
+def _from_init(config: ModelConfig, vocab, init_bundle, seed: int) -> torch.nn.Module:
+    """The --init model's weights in a network for CONFIG and VOCAB: bar positions added (their embedding starts
+    at zero) and the vocabulary grown (--extend-vocab) where the --init model has neither."""
     from safetensors.torch import load_file
 
-    from getmusic_cli.model.network import add_bar_positions, build_network, load_state
+    from getmusic_cli.model.network import add_bar_positions, build_network, grow_vocabulary, load_state
 
+    if init_bundle.weights_path is None:  # the debug model: its seeded weights
+        weights, state = "the debug model", build_network(init_bundle.config, None).state_dict()
+    else:
+        weights = str(init_bundle.weights_path)
+        state = load_file(weights)
+    state = add_bar_positions(state, config)
+    if vocab.tokens != init_bundle.vocab.tokens:
+        state = grow_vocabulary(state, init_bundle.vocab, vocab)
     network = build_network(config, None, seed=seed)
-    load_state(network, add_bar_positions(load_file(str(weights)), config), str(weights))
+    load_state(network, state, weights)
     return network
 
 
@@ -360,11 +377,10 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     from getmusic_cli.model.network import build_network
 
     main = info.is_main
-    weights = init_bundle.weights_path if init_bundle is not None else None
-    if weights is not None and config.bar_positions and not init_bundle.config.bar_positions:
-        network = _with_new_bar_positions(config, weights, options.seed)
+    if init_bundle is not None:
+        network = _from_init(config, vocab, init_bundle, options.seed)
     else:
-        network = build_network(config, weights, seed=options.seed)
+        network = build_network(config, None, seed=options.seed)
     network = network.to(device)
     t_sampler = TimestepSampler(config)
     optimizer = make_adamw(network, lr)
