@@ -321,12 +321,12 @@ def test_pitch_top_p_narrows_pitched_rows_and_leaves_drums_alone():
     assert torch.equal(made(1.0, drums_only, condition), made(0.05, drums_only, condition))
 
 
-def test_refine_passes_redraw_a_share_of_each_made_track_from_the_rest():
+def test_drum_refine_passes_redraw_a_share_of_the_drums_from_the_rest():
     tokens, condition = _task(b=2, seed=3)
     plain = FakeDenoiser(n_t=10)
     base = sample(plain, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0))
     den = FakeDenoiser(n_t=10)
-    den.config = dataclasses.replace(den.config, refine_passes=3)
+    den.config = dataclasses.replace(den.config, drum_refine_passes=3)
     progress = []
     out = sample(
         den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), progress=lambda d, n: progress.append((d, n))
@@ -336,21 +336,23 @@ def test_refine_passes_redraw_a_share_of_each_made_track_from_the_rest():
     for (seen, _), (before, _) in zip(den.calls[:4], plain.calls):
         assert torch.equal(seen, before)  # the steps themselves are unchanged
     made = tokens == VOCAB.mask_id
+    drums = made[:, 4]  # the drum rows are 4 (pitch) and 5 (duration)
     hidden_share = []
     for seen, _t in den.calls[4:]:
         hidden = seen == VOCAB.mask_id
-        assert not bool((hidden & ~made).any())  # only made cells are hidden again
-        assert torch.equal(hidden[:, 2::2], hidden[:, 3::2])  # a track's pitch and duration rows together
-        hidden_share.append(hidden.sum() / made.sum())
+        assert not bool(hidden[:, :4].any() or hidden[:, 6:].any())  # the bass stays as drawn
+        assert torch.equal(hidden[:, 4], hidden[:, 5]) and not bool((hidden[:, 4] & ~drums).any())
+        hidden_share.append(hidden[:, 4].sum() / drums.sum())
     assert 0.05 < float(sum(hidden_share)) / 3 < 0.4
+    assert torch.equal(out[:, :4], base[:, :4])  # the last step's bass, untouched by the passes
+    assert not torch.equal(out[:, 4:6], base[:, 4:6])  # the hidden drum cells were drawn again
     assert torch.equal(out[~made], tokens[~made]) and not bool((out == VOCAB.mask_id).any())
-    assert not torch.equal(out, base)  # the hidden cells were drawn again
 
 
-def test_progress_over_windows_counts_the_refine_passes():
+def test_progress_over_windows_counts_the_drum_refine_passes():
     tokens, condition = _task()
     den = FakeDenoiser(n_t=10)
-    den.config = dataclasses.replace(den.config, refine_passes=2)
+    den.config = dataclasses.replace(den.config, drum_refine_passes=2)
     seen = []
     long_tokens, long_condition = torch.cat([tokens] * 2, -1), torch.cat([condition] * 2, -1)
     opts = SamplerOptions(steps=3, seed=0)

@@ -53,10 +53,11 @@ class ModelConfig:
     # untouched: the unlikely tail (wrong notes) goes without making parts sparser, as plain top-p does. Drums
     # are left alone (a snare is rarer than a hi-hat, not wrong). 1 = off, as the original.
     pitch_top_p: float = 1.0
-    # Passes after the last call that each hide a share of the made columns again and redraw them from the rest
-    # (a Gibbs sweep over the network's own conditionals): a part drawn many cells at a time comes to agree
-    # with itself, so a drum pattern repeats. 0 = off, as the original.
-    refine_passes: int = 0
+    # Passes after the last call that each hide a share of the made drum columns again and redraw them from the
+    # rest (a Gibbs sweep over the network's own conditionals): drums drawn many cells at a time come to agree
+    # with themselves, so the pattern repeats. Pitched parts are left alone: passes over them thinned chorale
+    # bass and strings. 0 = off, as the original.
+    drum_refine_passes: int = 0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

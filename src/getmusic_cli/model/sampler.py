@@ -5,8 +5,8 @@ first S-1 network calls every instrument track unmasks a scheduled number of its
 confidence, or uniformly at random when the model's ``unmask_order`` is "random"); the last call resamples
 every generated cell jointly from the network's p(x_0 | x_1), as the original does. A model whose config sets
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
-left as the network gives them). A model whose config sets ``refine_passes`` then makes that many more calls,
-each hiding REFINE_SHARE of every made track's columns again and redrawing them given the rest.
+left as the network gives them). A model whose config sets ``drum_refine_passes`` then makes that many more
+calls, each hiding REFINE_SHARE of the made drum columns again and redrawing them given the rest.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
 
@@ -31,7 +31,7 @@ CHORD_ROWS = (12, 13)
 DRUM_PITCH_ROW = pitch_row("drums")
 UNMASK_ORDERS = ("confidence", "random")
 N_INSTRUMENT_TRACKS = 6
-# Share of a made track's columns each refinement pass hides and redraws (0.1 and 0.3 did about as well).
+# Share of the made drum columns each refinement pass hides and redraws (0.1 and 0.3 did about as well).
 REFINE_SHARE = 0.2
 
 
@@ -59,8 +59,8 @@ def timesteps(n_timesteps: int, steps: int) -> list[int]:
 
 
 def network_calls(config, steps: int) -> int:
-    """Calls one sample() makes with STEPS sampling steps: the steps, then the model's refinement passes."""
-    return steps + int(config.refine_passes)
+    """Calls one sample() makes with STEPS sampling steps: the steps, then the model's drum refinement passes."""
+    return steps + int(config.drum_refine_passes)
 
 
 def unmask_schedule(n_cells: int, n_calls: int) -> list[int]:
@@ -220,12 +220,13 @@ def sample(
         if progress is not None:
             progress(call + 1, calls)
     refine_t = torch.full((b_size,), int(round((n_t - 1) * REFINE_SHARE)), dtype=torch.long, device=device)
+    drum_rows = (row_index // 2 == DRUM_PITCH_ROW // 2)[None, :, None]
     for done in range(steps, calls):
-        if rows:
+        if DRUM_PITCH_ROW in rows:
             cur = torch.where(cond, source, cur)
-            # Both rows of a track hide the same columns: a note's pitch and duration are redrawn together.
-            u = torch.rand((b_size, N_INSTRUMENT_TRACKS, length), generator=gen, device=gen.device).to(device)
-            hide = target[:, row_index] & (u[:, row_index // 2] < REFINE_SHARE)
+            # A hit's pitch and duration cells are hidden, and redrawn, together.
+            u = torch.rand((b_size, 1, length), generator=gen, device=gen.device).to(device)
+            hide = target[:, row_index] & drum_rows & (u < REFINE_SHARE)
             hidden = cur.clone()
             hidden[:, row_index] = cur[:, row_index].masked_fill(hide, mask_id)
             feats = denoiser.features(hidden, refine_t, cond, bar_position)[:, row_index]
