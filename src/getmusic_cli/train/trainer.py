@@ -325,8 +325,8 @@ def train(options: TrainOptions, console=None) -> TrainResult:
 
 
 def _from_init(config: ModelConfig, vocab, init_bundle, seed: int) -> torch.nn.Module:
-    """The --init model's weights in a network for CONFIG and VOCAB: bar positions added (their embedding starts
-    at zero) and the vocabulary grown (--extend-vocab) where the --init model has neither."""
+    """The --init model's weights in a network for CONFIG and VOCAB: bar positions added when the --init model
+    has none (their embedding starts at zero), and its vocabulary grown to VOCAB (--extend-vocab)."""
     from safetensors.torch import load_file
 
     from getmusic_cli.model.network import add_bar_positions, build_network, grow_vocabulary, load_state
