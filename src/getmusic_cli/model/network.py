@@ -207,16 +207,23 @@ def build_network(config: ModelConfig, weights: Path | None = None, seed: int = 
         network = GETDiffNetwork(config)
         init_weights(network, seed)
         return network
+    return network_from_state(config, read_weights(weights), str(weights))
+
+
+def read_weights(weights: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
-    with _uninitialised_layers():
-        network = GETDiffNetwork(config)
-
     try:
-        state = load_file(str(weights))
+        return load_file(str(weights))
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for bad files
         raise GetMusicError(f"cannot read model weights {weights}: {exc}") from None
-    load_state(network, state, str(weights))
+
+
+def network_from_state(config: ModelConfig, state: dict[str, torch.Tensor], origin: str) -> GETDiffNetwork:
+    """The network of CONFIG holding STATE, its layers created without a random initialisation."""
+    with _uninitialised_layers():
+        network = GETDiffNetwork(config)
+    load_state(network, state, origin)
     return network
 
 

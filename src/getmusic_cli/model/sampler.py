@@ -219,14 +219,17 @@ def sample(
             still[:, row_index] &= ~in_play
         if progress is not None:
             progress(call + 1, calls)
-    refine_t = torch.full((b_size,), int(round((n_t - 1) * REFINE_SHARE)), dtype=torch.long, device=device)
-    drum_rows = (row_index // 2 == DRUM_PITCH_ROW // 2)[None, :, None]
+    # Drum refinement passes; a pass with no drums to refine is skipped, as the steps above.
+    refine = calls > steps and DRUM_PITCH_ROW in rows
+    if refine:
+        refine_t = torch.full((b_size,), int(round((n_t - 1) * REFINE_SHARE)), dtype=torch.long, device=device)
+        made_drums = target[:, row_index] & (row_index // 2 == DRUM_PITCH_ROW // 2)[None, :, None]
     for done in range(steps, calls):
-        if DRUM_PITCH_ROW in rows:
+        if refine:
             cur = torch.where(cond, source, cur)
             # A hit's pitch and duration cells are hidden, and redrawn, together.
             u = torch.rand((b_size, 1, length), generator=gen, device=gen.device).to(device)
-            hide = target[:, row_index] & drum_rows & (u < REFINE_SHARE)
+            hide = made_drums & (u < REFINE_SHARE)
             hidden = cur.clone()
             hidden[:, row_index] = cur[:, row_index].masked_fill(hide, mask_id)
             feats = denoiser.features(hidden, refine_t, cond, bar_position)[:, row_index]

@@ -324,24 +324,25 @@ def train(options: TrainOptions, console=None) -> TrainResult:
         dd.teardown(info)
 
 
-def _from_init(config: ModelConfig, vocab, init_bundle, seed: int) -> torch.nn.Module:
+def _from_init(config: ModelConfig, vocab, init_bundle) -> torch.nn.Module:
     """The --init model's weights in a network for CONFIG and VOCAB: bar positions added when the --init model
     has none (their embedding starts at zero), and its vocabulary grown to VOCAB (--extend-vocab)."""
-    from safetensors.torch import load_file
-
-    from getmusic_cli.model.network import add_bar_positions, build_network, grow_vocabulary, load_state
+    from getmusic_cli.model.network import (
+        add_bar_positions,
+        build_network,
+        grow_vocabulary,
+        network_from_state,
+        read_weights,
+    )
 
     if init_bundle.weights_path is None:  # the debug model: its seeded weights
-        weights, state = "the debug model", build_network(init_bundle.config, None).state_dict()
+        origin, state = "the debug model", build_network(init_bundle.config, None).state_dict()
     else:
-        weights = str(init_bundle.weights_path)
-        state = load_file(weights)
+        origin, state = str(init_bundle.weights_path), read_weights(init_bundle.weights_path)
     state = add_bar_positions(state, config)
     if vocab.tokens != init_bundle.vocab.tokens:
         state = grow_vocabulary(state, init_bundle.vocab, vocab)
-    network = build_network(config, None, seed=seed)
-    load_state(network, state, weights)
-    return network
+    return network_from_state(config, state, origin)
 
 
 def data_licence(data_dir: Path) -> str:
@@ -378,7 +379,7 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
 
     main = info.is_main
     if init_bundle is not None:
-        network = _from_init(config, vocab, init_bundle, options.seed)
+        network = _from_init(config, vocab, init_bundle)
     else:
         network = build_network(config, None, seed=options.seed)
     network = network.to(device)
