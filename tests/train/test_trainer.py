@@ -77,6 +77,21 @@ def test_resume_after_a_signal_matches_an_uninterrupted_run(corpus, tmp_path):
     assert steps == [1, 2, 3, 4, 5, 6]  # the log continues where it stopped
 
 
+def test_a_run_killed_between_checkpoints_logs_each_step_once_after_resume(corpus, tmp_path):
+    def crash(step: int) -> None:
+        if step == 3:
+            raise RuntimeError("killed")  # as a kill would: no checkpoint at step 3, the last is step 2
+
+    with pytest.raises(RuntimeError):
+        train(options(corpus, tmp_path / "run", save_every=2, on_step=crash))
+    log = tmp_path / "run" / "log.jsonl"
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [1, 2, 3]
+
+    train(options(corpus, tmp_path / "run", save_every=2, resume=True))
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines() if json.loads(line)["split"] == "train"]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
 def test_tiny_run_learns_and_writes_a_usable_bundle(corpus, tmp_path):
     result = train(
         options(corpus, tmp_path / "run", steps=30, eval_every=10, batch_size=8, length=32, lr=3e-3, log_every=10)

@@ -389,6 +389,8 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
     step = 0
     if record is not None and (run_dir / CHECKPOINT_NAME).is_file():
         step = _restore(run_dir / CHECKPOINT_NAME, network, optimizer, ema, t_sampler, device, show)
+        if main:
+            _trim_log(run_dir / LOG_FILE, step)
     elif record is not None:
         pass  # the run stopped before its first checkpoint: start it again from step 0
     elif main:
@@ -602,6 +604,22 @@ def _sync_sampler(t_sampler, stats, info) -> None:
 
 # ---------------------------------------------------------------------------------------------------
 # Output
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Drop the records of steps after the checkpoint a run resumes from: a run killed between checkpoints
+    redoes those steps, and its log should read as one run."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if _logged_step(line) <= step]
+    _write_text(path, "".join(line + "\n" for line in kept))
+
+
+def _logged_step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return float("inf")  # a line cut short by the kill
 
 
 def _log(path: Path, record: dict) -> None:
