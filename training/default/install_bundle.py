@@ -17,7 +17,7 @@ from pathlib import Path
 repo = Path(__file__).resolve().parents[2]
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
 manifest = Path(sys.argv[2] if len(sys.argv) > 2 else repo / "corpus-band/manifest.json")
-VERSION = "3"
+VERSION = "4"
 strongest = json.loads(manifest.read_text())["strongest_licence"]
 dst = repo / "src/getmusic_cli/assets/default"
 dst.mkdir(parents=True, exist_ok=True)
@@ -33,9 +33,9 @@ cfg["licence"] = (
     f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Freedoom BSD-3-Clause, public domain)"
 )
 cfg["description"] = (
-    "getmusic's default model: a small GETDiff (4 layers x 256, 3.7 M parameters) trained on 2 CPU cores "
+    "getmusic's default model: a small GETDiff (4 layers x 256, 3.8 M parameters) trained on 2 CPU cores "
     "on Freedoom game music, music21's public-domain chorales and quartets, and band arrangements of their "
-    "melodies rendered with mma's groove library."
+    "melodies rendered with mma's groove library (the backbeat grooves weighed up)."
 )
 (dst / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 shutil.copyfile(repo / "training/MODEL_CARD.md", dst / "MODEL_CARD.md")
