@@ -157,4 +157,4 @@ def test_factored_viterbi_equals_the_full_matrix():
         frames[rng.random(len(frames)) < 0.2] = 0
         frames /= np.maximum(np.linalg.norm(frames, axis=1, keepdims=True), 1e-12)
         emit = chordlib.CONCENTRATION * frames @ chordlib._TEMPLATES.T
-        assert chordlib._viterbi(emit) == brute_force_viterbi(emit)
+        assert chordlib.viterbi(emit) == brute_force_viterbi(emit)

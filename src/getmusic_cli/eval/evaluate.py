@@ -39,6 +39,7 @@ from getmusic_cli.score.conditioning import (
     CHORDS_ORACLE,
     GenerationInput,
     generation_input,
+    heard_chords,
     only,
     pitched_notes,
 )
@@ -223,7 +224,7 @@ def prepare_song(song: Song, rel: str, bundle, options: EvalOptions) -> SongCase
         make=make,
         key=detect_key(whole, song.ticks_per_beat),
         oracle_chords=chordlib.recognize_chords(whole, timeline, n_columns, lag=0),
-        rule_chords=chordlib.recognize_chords(pitched_notes(heard), timeline, n_columns, lag=0),
+        rule_chords=heard_chords(heard, timeline, n_columns) or [None] * len(timeline.bar_starts(n_columns)),
     )
     reasons = []
     for k, start in enumerate(

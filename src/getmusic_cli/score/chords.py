@@ -151,7 +151,7 @@ _TEMPLATES = _templates()
 _TRANSITIONS: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _bar_vectors(notes: list[Note], timeline, bar_starts: list[int], n_columns: int) -> np.ndarray:
+def bar_vectors(notes: list[Note], timeline, bar_starts: list[int], n_columns: int) -> np.ndarray:
     """Duration-weighted pitch-class vector per bar (in 16th columns), L2-normalised (zeros for silence)."""
     edges = np.array(bar_starts + [n_columns])
     vec = np.zeros((len(bar_starts), 12))
@@ -179,14 +179,14 @@ def recognize_chords(notes: list[Note], timeline, n_columns: int, lag: int = 0) 
     bar_starts = timeline.bar_starts(n_columns)
     if not notes:
         return [None] * len(bar_starts)
-    frames = _bar_vectors(notes, timeline, bar_starts, n_columns)
+    frames = bar_vectors(notes, timeline, bar_starts, n_columns)
     if lag:
         frames = np.vstack([np.zeros((lag, 12)), frames])[: len(bar_starts)]
     emit = CONCENTRATION * frames @ _TEMPLATES.T  # (frames, 97); the same under every key
-    return [None if c == 0 else CHORDS[c - 1] for c in _viterbi(emit)]
+    return [None if c == 0 else CHORDS[c - 1] for c in viterbi(emit)]
 
 
-def _viterbi(emit: np.ndarray) -> list[int]:
+def viterbi(emit: np.ndarray) -> list[int]:
     """Most likely chord index (0 = N.C.) per frame, given (frames, 97) log emissions, over (key, chord) states.
 
     Uses the two-factor transitions: O(keys·chords²) per frame instead of O((keys·chords)²).

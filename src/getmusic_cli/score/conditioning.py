@@ -1,7 +1,8 @@
 """What the model is given when it makes tracks: the kept tracks, their chords and the task, built in one place.
 
 ``generate`` and ``evaluate`` both call :func:`generation_input`, so the scorecard measures exactly what users
-get. Chords come from the kept tracks only (a made track cannot leak into its own condition), unless the caller
+get. Chords come from the kept tracks only (a made track cannot leak into its own condition; a lead kept alone is
+heard by the melody recogniser), unless the caller
 asks for chords given as text, none, or (evaluation only, labelled so) the oracle chords of the whole real song.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.score import chords as chordlib
 from getmusic_cli.score.codec import GETScore, encode, song_columns
+from getmusic_cli.score.melody_chords import recognize_melody_chords
 from getmusic_cli.score.song import Song
 from getmusic_cli.score.task import Task, generation_task
 from getmusic_cli.score.timeline import Timeline
@@ -70,9 +72,20 @@ def chord_rows(
         if not chords:
             raise GetMusicError("chords need at least one chord, e.g. 'Am F C G'")
         return [chords[i % len(chords)] for i in range(n_bars)]
+    return heard_chords(song, timeline, n_columns, lag)
+
+
+def heard_chords(song: Song, timeline: Timeline, n_columns: int, lag: int = 0) -> list | None:
+    """The chord per bar heard in ``song``'s pitched tracks; None when it has none (e.g. only drums kept).
+
+    A lead heard alone goes to the melody recogniser: the template one, made for full textures, agrees with the
+    whole piece's chords in about one bar of five from a lead alone (``melody_chords``).
+    """
     pitched = pitched_notes(song)
     if not pitched:
-        return None  # nothing to hear chords in (e.g. only drums kept)
+        return None
+    if [c for c in song.classes() if c != "drums"] == ["lead"]:
+        return recognize_melody_chords(pitched, timeline, n_columns, lag=lag)
     return chordlib.recognize_chords(pitched, timeline, n_columns, lag=lag)
 
 

@@ -44,7 +44,7 @@ from getmusic_cli.train import sources as src
 from getmusic_cli.train.windows import cut_windows, present_tracks
 
 DATA_FORMAT = "getmusic-data/1"
-CACHE_VERSION = 3  # bump when what the read/encode passes produce changes
+CACHE_VERSION = 4  # bump when what the read/encode passes produce changes
 MANIFEST = "manifest.json"
 VOCAB_FILE = "vocab.txt"
 MIN_BARS = 2
@@ -215,6 +215,7 @@ def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict
     """Pass 2: cached notes → chords → GETScore → windows (saved as .npy). Returns {'windows'} or {'reason'}."""
     from getmusic_cli.score import chords as chordlib
     from getmusic_cli.score.codec import chord_rows, encode, song_columns
+    from getmusic_cli.score.melody_chords import recognize_melody_chords
     from getmusic_cli.score.timeline import Timeline
 
     vocab = _load_vocab_cached(vocab_path)
@@ -228,7 +229,7 @@ def _encode_file(cache_path: str, out_path: str, vocab_path: str, settings: dict
     lead = song.notes.get("lead", [])
     lead_chords = None
     if lead:
-        heard = chordlib.recognize_chords(lead, timeline, n_columns, lag=0)
+        heard = recognize_melody_chords(lead, timeline, n_columns, lag=0)  # as generate hears a lead kept alone
         lead_chords = chord_rows(heard, list(score.bar_starts), n_columns, score.pitch_shift, vocab)
     windows = cut_windows(
         np.asarray(score.tokens),
