@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from getmusic_cli.errors import GetMusicError, printable
-from getmusic_cli.score.conditioning import pitched_notes
+from getmusic_cli.score.conditioning import heard_chords, pitched_notes
 from getmusic_cli.score.midi_io import read_midi, require_pitched
 from getmusic_cli.score.song import Song
 from getmusic_cli.score.tracks import INSTRUMENTS, display_name, gm_name
@@ -66,7 +66,6 @@ def analyse(
     song = read_midi(path, overrides)
     require_pitched(song, path)
 
-    from getmusic_cli.score.chords import recognize_chords
     from getmusic_cli.score.codec import encode, song_columns
     from getmusic_cli.score.keys import detect_key
     from getmusic_cli.score.timeline import Timeline
@@ -75,7 +74,7 @@ def analyse(
     n_columns = song_columns(song, timeline)  # whole bars, as the codec lays the song out
     pitched = pitched_notes(song)
     key = detect_key(pitched, song.ticks_per_beat)
-    chords = recognize_chords(pitched, timeline, n_columns, lag=0)
+    chords = heard_chords(song, timeline, n_columns)  # as generate hears the song with every track kept
     song.chords = chords
     vocab, vocab_label = (vocab, "given vocabulary") if vocab is not None else codec_vocabulary(model)
     _, report = encode(song, vocab, chords=chords)

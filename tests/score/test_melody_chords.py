@@ -93,3 +93,20 @@ def test_emissions_favour_the_chord_whose_tones_the_bar_dwells_on():
     assert chord_name(melody_chords.chordlib.CHORDS[best]) == "G"
     assert scores[0] < scores[1:].max()  # a bar with notes rarely has no chord
     assert not melody_chords.emissions(np.zeros((1, 12))).any()  # a silent bar scores every chord alike
+
+
+def test_inspect_shows_the_chords_generate_hears_in_a_lone_lead(tmp_path):
+    from getmusic_cli.inspect import analyse
+    from getmusic_cli.score.midi_io import OutTrack, write_midi
+    from getmusic_cli.score.song import TempoChange, TimeSignature
+
+    lead = melody(ODE)
+    path = write_midi(
+        tmp_path / "ode.mid",
+        ticks_per_beat=TPB,
+        tempos=[TempoChange(0, 120.0)],
+        time_signatures=[TimeSignature(0, 4, 4)],
+        tracks=[OutTrack("Melody", 73, False, lead)],
+    )
+    timeline = Timeline(TPB, [])
+    assert analyse(path).chords == recognize_melody_chords(lead, timeline, 4 * 16)

@@ -415,9 +415,9 @@ def song_view(version: Version) -> dict:
     """What the page draws of a version: tracks and their classes, bars (start, length, seconds, chord), key, and
     the notes of each class on the 16th-note grid (for a variation: which notes are new against its base)."""
     from getmusic_cli.inspect import song_seconds
-    from getmusic_cli.score.chords import chord_name, recognize_chords
+    from getmusic_cli.score.chords import chord_name
     from getmusic_cli.score.codec import song_columns
-    from getmusic_cli.score.conditioning import pitched_notes
+    from getmusic_cli.score.conditioning import heard_chords, pitched_notes
     from getmusic_cli.score.keys import detect_key
     from getmusic_cli.score.timeline import Timeline
 
@@ -429,7 +429,7 @@ def song_view(version: Version) -> dict:
     ends = starts[1:] + [n_columns]
     pitched = pitched_notes(song)
     key = detect_key(pitched, tpb).name if pitched else None
-    chords = recognize_chords(pitched, timeline, n_columns, lag=0) if pitched else [None] * len(starts)
+    chords = heard_chords(song, timeline, n_columns) or [None] * len(starts)
     bars = [
         {
             "start": a,
