@@ -15,6 +15,8 @@ mkdir -p "$evals"
 pip install music21==10.5.1
 python training/build_corpus.py corpus/ --sources freedoom,music21
 python training/build_corpus.py corpus-band/ --sources freedoom,music21,mma,hydrogen
+# The tables of the chords heard in a lone lead (src/getmusic_cli/score/melody_chords.py), from corpus/ only.
+python training/default/fit_melody_chords.py corpus/ --check corpus-band/ > "$evals/melody-chords.txt"
 getmusic train corpus/ -o "$run-v2" --config small --steps 5000 --batch-size 8 --lr 1e-3 \
     --eval-every 250 --save-every 250 --seed 0
 # hydrogen's songs are drums only, so no window of theirs has the two tracks training needs: they drop out.
