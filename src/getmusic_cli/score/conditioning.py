@@ -1,9 +1,9 @@
 """What the model is given when it makes tracks: the kept tracks, their chords and the task, built in one place.
 
 ``generate`` and ``evaluate`` both call :func:`generation_input`, so the scorecard measures exactly what users
-get. Chords come from the kept tracks only (a made track cannot leak into its own condition; a lead kept alone is
-heard by the melody recogniser), unless the caller
-asks for chords given as text, none, or (evaluation only, labelled so) the oracle chords of the whole real song.
+get. Chords come from the kept tracks only (a made track cannot leak into its own condition; a lead kept alone
+is heard by the melody recogniser), unless the caller asks for chords given as text, none, or (evaluation only,
+labelled so) the oracle chords of the whole real song.
 """
 
 from __future__ import annotations
