@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from getmusic_cli.eval import evaluate as ev
@@ -26,42 +25,16 @@ from getmusic_cli.eval import musician
 RULE = "rule accompanist"
 
 
-def song_means(report: dict, system: str, key: str) -> dict[str, float]:
-    values = defaultdict(list)
-    for row in report["per_window"][system]:
-        if row.get(key) is not None:
-            values[row["song"]].append(row[key])
-    return {song: sum(v) / len(v) for song, v in values.items()}
-
-
-def paired(report: dict, system: str, reference: str, key: str) -> tuple[float, float, int] | None:
-    """Mean and standard error of system - reference over the songs both score."""
-    a, b = song_means(report, system, key), song_means(report, reference, key)
-    diffs = [a[s] - b[s] for s in sorted(set(a) & set(b))]
-    if len(diffs) < 2:
-        return None
-    m = sum(diffs) / len(diffs)
-    se = math.sqrt(sum((d - m) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs))
-    return m, se, len(diffs)
-
-
 def print_paired(path: Path, systems: list[str], reference: str) -> None:
-    report = json.loads(path.read_text())
+    """System minus reference, paired by song, with the scorecard's own arithmetic (``evaluate.paired_by_song``)."""
+    rows = json.loads(path.read_text())["per_window"]
     for system in systems:
         print(f"{system} - {reference} ({path.name})")
+        paired = ev.paired_by_song(rows[system], rows[reference])
         for key in ("chord_accuracy", "pitch", "duration", "ioi"):
-            got = paired(report, system, reference, key)
-            if got is not None:
-                m, se, n = got
-                print(f"  {key:15s} {m:+.3f} ± {se:.3f}  ({m / se if se else 0.0:+.1f} SE, {n} songs)")
-
-
-def distance(a: Counter, b: Counter) -> float | None:
-    """Total-variation distance of two onset-position counts (None when either is empty)."""
-    sa, sb = sum(a[p] for p in musician.POSITIONS), sum(b[p] for p in musician.POSITIONS)
-    if not sa or not sb:
-        return None
-    return 0.5 * sum(abs(a[p] / sa - b[p] / sb) for p in musician.POSITIONS)
+            m, se = paired.get(key, {}).get("diff"), paired.get(key, {}).get("se")
+            if m is not None and se:
+                print(f"  {key:15s} {m:+.3f} ± {se:.3f}  ({m / se:+.1f} SE)")
 
 
 def pooled_onsets(options: ev.EvalOptions) -> None:
@@ -75,7 +48,7 @@ def pooled_onsets(options: ev.EvalOptions) -> None:
             real = musician.onset_positions(window.real["drums"], window.grid)
             counts["made"].update(mine)
             counts["real"].update(real)
-            tv = distance(mine, real)
+            tv = musician.tv(mine, real, musician.POSITIONS)
             if tv is not None:
                 distances.append(tv)
         return score(made, window)
@@ -90,7 +63,7 @@ def pooled_onsets(options: ev.EvalOptions) -> None:
         shares = "  ".join(f"{p} {c[p] / total:.3f}" for p in musician.POSITIONS) if total else "no onsets"
         print(f"{who:5s} {shares}  ({total} onsets)")
     if distances:
-        pooled = distance(counts["made"], counts["real"])
+        pooled = musician.tv(counts["made"], counts["real"], musician.POSITIONS)
         own = sum(distances) / len(distances)
         print(f"onset TV of the pooled counts {pooled:.3f}; mean of {len(distances)} windows' own {own:.3f}")
 

@@ -456,7 +456,7 @@ def _summarise(rows: list[dict]) -> dict:
     return out
 
 
-def _paired(model_rows: list[dict], reference_rows: list[dict]) -> dict:
+def paired_by_song(model_rows: list[dict], reference_rows: list[dict]) -> dict:
     """Model minus reference per song, mean ± standard error: the comparison the references are there for."""
     a, b = _song_means(model_rows), _song_means(reference_rows)
     out = {}
@@ -545,7 +545,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
     for system, rows in report.per_window.items():
         report.summary[system] = _summarise(rows)
         if system in REFERENCES:
-            report.paired[system] = _paired(model_rows, rows)
+            report.paired[system] = paired_by_song(model_rows, rows)
     return report
 
 

@@ -53,7 +53,7 @@ def _located(notes: Sequence[Note], grid: BarGrid):
             yield place[0], place[1], n
 
 
-def _tv(a: Counter, b: Counter, keys: Sequence[str]) -> float | None:
+def tv(a: Counter, b: Counter, keys: Sequence[str]) -> float | None:
     sa, sb = sum(a[k] for k in keys), sum(b[k] for k in keys)
     if not sa or not sb:
         return None
@@ -69,7 +69,7 @@ def onset_positions(notes: Sequence[Note], grid: BarGrid) -> Counter:
 
 
 def onset_tv(made: Sequence[Note], real: Sequence[Note], grid: BarGrid) -> float | None:
-    return _tv(onset_positions(made, grid), onset_positions(real, grid), POSITIONS)
+    return tv(onset_positions(made, grid), onset_positions(real, grid), POSITIONS)
 
 
 def sixteenths(notes: Sequence[Note], grid: BarGrid) -> float | None:
@@ -81,7 +81,7 @@ def sixteenths(notes: Sequence[Note], grid: BarGrid) -> float | None:
 
 def kit_tv(made: Sequence[Note], real: Sequence[Note], grid: BarGrid) -> float | None:
     count = lambda notes: Counter(kit_piece(n.pitch) for _, _, n in _located(notes, grid))  # noqa: E731
-    return _tv(count(made), count(real), KIT_PIECES)
+    return tv(count(made), count(real), KIT_PIECES)
 
 
 def backbeat(notes: Sequence[Note], grid: BarGrid) -> float | None:
