@@ -88,6 +88,23 @@ def test_same_seed_same_output(tmp_path):
     assert a[0].notes_made == b[0].notes_made
 
 
+def test_drum_repeat_makes_the_bars_of_made_drums_alike(tmp_path):
+    src = write_song(tmp_path / "song.mid", drums=False)
+
+    def bar_to_bar(drum_repeat):
+        out = tmp_path / f"repeat-{drum_repeat}.mid"
+        Generator(Options(model="debug", steps=4, seed=1, drum_repeat=drum_repeat)).generate(
+            src, ["drums"], None, [out]
+        )
+        kit = next(i for i in miditoolkit.MidiFile(str(out)).instruments if i.is_drum)
+        bars = [set() for _ in range(8)]
+        for n in kit.notes:
+            bars[n.start // BAR44].add((n.start % BAR44, n.pitch))
+        return sum(len(a & b) / (len(a | b) or 1) for a, b in zip(bars, bars[1:])) / 7  # mean Jaccard, bar pairs
+
+    assert bar_to_bar(50.0) > bar_to_bar(None) + 0.1  # the random debug network alone hardly repeats
+
+
 def test_infill_changes_only_chosen_bars_and_tracks(tmp_path, generator):
     src = write_song(tmp_path / "song.mid", bars=8)
     [result] = generator.infill(src, "3-4", ["bass", "piano"])
@@ -167,6 +184,7 @@ def test_parse_bars():
         (["--make", "bass", "--keep", "bass"], "both kept and made"),
         (["--make", "bass", "--keep", "guitar"], "no guitar"),
         (["--make", ""], "nothing to make"),
+        (["--make", "drums", "--drum-repeat", "-1"], "--drum-repeat must be 0 or more"),
     ],
 )
 def test_cli_bad_requests_are_one_line(tmp_path, cli, args, message):

@@ -93,6 +93,12 @@ _temp_opt = typer.Option(1.0, "--temperature", help="Sampling temperature (lower
 _top_p_opt = typer.Option(
     1.0, "--top-p", help="Nucleus sampling: keep the smallest token set with this much probability."
 )
+_drum_repeat_opt = typer.Option(
+    None,
+    "--drum-repeat",
+    help="How strongly made drums keep the hits the same place in the bars around holds (log-odds: 0 = as the "
+    "network draws them, 2-3 = a steadier groove; default: the model's).",
+)
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
@@ -144,13 +150,15 @@ def _options(
     ranges=None,
     threads=None,
     int8=False,
+    drum_repeat=None,
 ):
-    from getmusic_cli.pipeline import Options, parse_programs
+    from getmusic_cli.pipeline import Options, check_drum_repeat, parse_programs
     from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
         raise GetMusicError("--chords and --no-chords cannot be used together")
+    check_drum_repeat(drum_repeat)
     return Options(
         model=model,
         device=device,
@@ -170,6 +178,7 @@ def _options(
         cache_dir=cache_dir,
         threads=threads,
         int8=int8,
+        drum_repeat=drum_repeat,
     )
 
 
@@ -286,6 +295,7 @@ def generate(
     seed: int = _seed_opt,
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
+    drum_repeat: float = _drum_repeat_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -338,6 +348,7 @@ def generate(
         ranges=ranges,
         threads=threads,
         int8=int8,
+        drum_repeat=drum_repeat,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -365,6 +376,7 @@ def infill(
     seed: int = _seed_opt,
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
+    drum_repeat: float = _drum_repeat_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -413,6 +425,7 @@ def infill(
         ranges=ranges,
         threads=threads,
         int8=int8,
+        drum_repeat=drum_repeat,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -601,6 +614,7 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
+    drum_repeat: float = _drum_repeat_opt,
     device: str = _device_opt,
     threads: int = _threads_opt,
     backend: str = _backend_opt,
@@ -636,6 +650,7 @@ def evaluate(
         windows=windows,
         temperature=temperature,
         top_p=top_p,
+        drum_repeat=drum_repeat,
         threads=threads,
         backend=backend,
         int8=int8,

@@ -51,6 +51,7 @@ class Options:
     seed: int | None = None
     temperature: float = 1.0
     top_p: float = 1.0
+    drum_repeat: float | None = None  # log-odds for a made drum hit the neighbouring bars hold; None = the model's
     variations: int = 1
     chords: str | None = None  # "Am F C G": one chord per bar, cycled
     no_chords: bool = False
@@ -327,6 +328,7 @@ class Generator:
             steps=self.steps,
             temperature=self.options.temperature,
             top_p=self.options.top_p,
+            drum_repeat=self.options.drum_repeat,
             seed=self.options.seed,
             allowed_ids=allowed_pitch_ids(self.vocab, class_ranges(self.options.ranges), score.pitch_shift),
         )
@@ -468,6 +470,12 @@ def _write(song: Song, tracks: list[OutTrack], path: Path, overwrite: bool) -> l
         overwrite=overwrite,
     )
     return warnings
+
+
+def check_drum_repeat(value: float | None) -> None:
+    """--drum-repeat is log-odds added for a hit the bars around hold: a negative one would push grooves apart."""
+    if value is not None and not 0 <= value < float("inf"):
+        raise GetMusicError(f"--drum-repeat must be 0 or more (log-odds; 2-3 steadies the drums), not {value}")
 
 
 def parse_programs(items: list[str]) -> dict[str, int]:

@@ -239,7 +239,19 @@ def test_cli_json_and_tables(cli, corpus):
     assert report["make"] == ["bass", "drums"] and len(report["songs"]) == 2
     assert set(report["summary"]) == ALL_SYSTEMS and set(report["paired"]) == set(REFERENCES)
     assert report["chords"] == "kept" and "drums.backbeat" in report["summary"][SYSTEM_MODEL]
-    table = cli(*args, "all", "--oracle-chords", "--windows", "2", "--temperature", "0.5", "--top-p", "0.9")
+    table = cli(
+        *args,
+        "all",
+        "--oracle-chords",
+        "--windows",
+        "2",
+        "--temperature",
+        "0.5",
+        "--top-p",
+        "0.9",
+        "--drum-repeat",
+        "2",
+    )
     assert table.exit_code == 0, table.stderr
     for text in ("ORACLE chords", "pitch OA", "accompanist", "backbeat", "below E1", "±"):
         assert text in table.stdout, text

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from getmusic_cli.model.config import debug_config
-from getmusic_cli.model.sampler import SamplerOptions, sample, timesteps, unmask_schedule
+from getmusic_cli.model.sampler import SamplerOptions, same_place_columns, sample, timesteps, unmask_schedule
 from getmusic_cli.model.windows import sample_windows
 from getmusic_cli.runtime.base import Denoiser
 from getmusic_cli.score.vocab import Vocabulary
@@ -360,3 +360,43 @@ def test_progress_over_windows_counts_the_drum_refine_passes():
     windows = len(den.calls) // 5
     assert windows >= 2 and seen[-1] == (5 * windows, 5 * windows)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_same_place_columns_pair_each_column_with_its_place_in_the_neighbouring_bars():
+    # A window from beat 4 of a 4/4 bar: the rest of that bar, a 4/4 bar, a 3/4 bar, the start of another.
+    pos = [12, 13, 14, 15] + list(range(16)) + list(range(12)) + [0, 1, 2, 3]
+    pairs = same_place_columns(torch.as_tensor([pos]))[0].tolist()
+    assert pairs[0] == [-1, 16]  # the partial bar has no bar before it in the window
+    assert pairs[4] == [-1, 20] and pairs[16] == [0, -1]  # 4/4 downbeat: the 3/4 bar's; 4/4 beat 4: none after
+    assert pairs[20] == [4, 32] and pairs[21] == [5, 33]  # the 3/4 bar's downbeat and its 2nd 16th
+    assert pairs[31] == [15, -1]  # the 3/4 bar's last 16th: the window ends in the next bar before it
+
+
+def test_drum_repeat_bias_copies_the_hits_of_the_bar_before_and_leaves_the_rest_alone():
+    """A kept bar of drums with two hits, the next bar made: with a large bias the made bar plays the two hits at
+    the same places; at the silent places it draws what it draws without the bias; the bass is untouched."""
+    tokens, condition = _task(b=4)  # L = 24: a bar and a half
+    tokens[:, 2:6, 16:] = VOCAB.mask_id
+    tokens[:, 2:4, :16] = VOCAB.mask_id
+    kit, lengths = VOCAB.allowed_ids(4), VOCAB.allowed_ids(5)
+    tokens[:, 4:6, :16] = VOCAB.pad_id
+    tokens[:, 4, 0], tokens[:, 4, 4] = int(kit[1]), int(kit[2])
+    tokens[:, 5, 0], tokens[:, 5, 4] = int(lengths[3]), int(lengths[1])
+    condition[:, 4:6, :16] = True
+
+    def made(bias: float) -> torch.Tensor:
+        den = FakeDenoiser()
+        den.config = dataclasses.replace(den.config, drum_repeat_bias=bias)
+        return sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0))
+
+    plain, biased = made(0.0), made(500.0)  # the fake network is very sure of itself
+    hits = [16, 20]
+    assert torch.equal(biased[:, 4:6, hits], tokens[:, 4:6, [0, 4]])
+    assert not torch.equal(plain[:, 4:6, hits], tokens[:, 4:6, [0, 4]])
+    silent = [c for c in range(16, L) if c not in hits]
+    assert torch.equal(biased[:, 4:6, silent], plain[:, 4:6, silent])
+    assert torch.equal(biased[:, :4], plain[:, :4])
+    # A run's option stands in for the model's setting.
+    assert torch.equal(
+        sample(FakeDenoiser(), VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0, drum_repeat=500.0)), biased
+    )

@@ -80,6 +80,7 @@ class EvalOptions:
     windows: int = 1  # windows per song, one after another from its start
     temperature: float = 1.0  # sampler settings, for the model and the random reference alike
     top_p: float = 1.0
+    drum_repeat: float | None = None  # the drum repeat bias; None = the model's
     shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
     backend: str = "torch"  # the model under test's back end (the debug reference always runs in torch)
@@ -348,7 +349,7 @@ def _run_network(
         allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
         opts = SamplerOptions(
             steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
-            allowed_ids=allowed,
+            allowed_ids=allowed, drum_repeat=options.drum_repeat,
         )  # fmt: skip
         result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
@@ -489,6 +490,9 @@ def _check(options: EvalOptions) -> None:
         raise GetMusicError("--windows must be at least 1")
     if options.shuffles < 1:
         raise GetMusicError("--shuffles must be at least 1")
+    from getmusic_cli.pipeline import check_drum_repeat
+
+    check_drum_repeat(options.drum_repeat)
     if options.chords not in CHORD_LABELS:
         raise GetMusicError(f"chords must be one of {', '.join(CHORD_LABELS)}, not {options.chords!r}")
 

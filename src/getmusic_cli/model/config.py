@@ -58,6 +58,11 @@ class ModelConfig:
     # with themselves, so the pattern repeats. Pitched parts are left alone: passes over them thinned chorale
     # bass and strings. 0 = off, as the original.
     drum_refine_passes: int = 0
+    # Log-odds added, at every drum draw, to the kit piece (and its length) that the same place in the bar
+    # before or after already holds: a drummer keeps a groove from bar to bar, which the network alone does too
+    # seldom. Hits are copied, silences are not (copying silences thinned the drums and took out the odd hit).
+    # 0 = off, as the original.
+    drum_repeat_bias: float = 0.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

@@ -5,8 +5,9 @@ first S-1 network calls every instrument track unmasks a scheduled number of its
 confidence, or uniformly at random when the model's ``unmask_order`` is "random"); the last call resamples
 every generated cell jointly from the network's p(x_0 | x_1), as the original does. A model whose config sets
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
-left as the network gives them). A model whose config sets ``drum_refine_passes`` then makes that many more
-calls, each hiding REFINE_SHARE of the made drum columns again and redrawing them given the rest.
+left as the network gives them). A model whose config sets ``drum_repeat_bias`` has every drum draw favour the
+hit the same place in the neighbouring bars holds. A model whose config sets ``drum_refine_passes`` then makes
+that many more calls, each hiding REFINE_SHARE of the made drum columns again and redrawing them given the rest.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
 
@@ -44,6 +45,7 @@ class SamplerOptions:
     # Row -> the ids the sampler may draw in that row (e.g. a class's playable range); None, or a row missing,
     # means vocab.allowed_ids(row).
     allowed_ids: dict[int, Sequence[int]] | None = None
+    drum_repeat: float | None = None  # log-odds of the drum repeat bias; None = the model's drum_repeat_bias
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
@@ -77,6 +79,43 @@ def unmask_schedule(n_cells: int, n_calls: int) -> list[int]:
             counts[i] += 1
             left -= 1
     return counts
+
+
+def same_place_columns(bar_position: torch.Tensor) -> torch.Tensor:
+    """(B, L, 2): for each column, the column at the same place in the bar before and in the bar after; -1 where
+    that bar is outside the window or has no such place (a 3/4 bar has no 4th beat)."""
+    pos = bar_position.cpu().numpy()
+    length = pos.shape[1]
+    out = np.full((*pos.shape, 2), -1, dtype=np.int64)
+    columns = np.arange(length)
+    for b, row in enumerate(pos):
+        # Each bar's first column in the window (a window may open inside a bar) and the place it holds.
+        first = np.union1d([0], np.flatnonzero(row == 0))
+        ends = np.append(first[1:], length)
+        bar = np.searchsorted(first, columns, side="right") - 1
+        for j, step in enumerate((-1, 1)):
+            other = (bar + step).clip(0, len(first) - 1)
+            col = first[other] + row - row[first[other]]
+            ok = (bar + step >= 0) & (bar + step < len(first)) & (col >= first[other]) & (col < ends[other])
+            out[b, ok, j] = col[ok]
+    return torch.as_tensor(out, device=bar_position.device)
+
+
+def _neighbour_hits(cur: torch.Tensor, row_index: torch.Tensor, same_place: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """(B, n_r, L, 2): the ids the same place one bar before and after holds in each scored drum row; -1 for
+    pitched rows, silences ([PAD]), cells still masked and places outside the window."""
+    b_size, n_r, length = cur.shape[0], len(row_index), cur.shape[-1]
+    rows = cur[:, row_index]
+    ids = rows.gather(2, same_place.clamp_min(0).reshape(b_size, 1, -1).expand(-1, n_r, -1)).reshape(
+        b_size, n_r, length, 2
+    )
+    drums = (row_index // 2 == DRUM_PITCH_ROW // 2)[None, :, None, None]
+    return ids.masked_fill((same_place[:, None] < 0) | ~drums | (ids == pad_id), -1)
+
+
+def _repeat_bias(ids: torch.Tensor, neighbours: torch.Tensor, bias: float) -> torch.Tensor:
+    """ids (..., K), neighbours (..., 2) → (..., K): BIAS for every neighbour that holds the id."""
+    return bias * ((ids == neighbours[..., :1]).float() + (ids == neighbours[..., 1:]).float())
 
 
 def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -192,6 +231,8 @@ def sample(
         bar_position = positions_in_bar([0], 0, length)
     bar_position = torch.as_tensor(bar_position, dtype=torch.long, device=device).expand(b_size, length)
 
+    repeat_bias = float(denoiser.config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat)
+    same_place = same_place_columns(bar_position) if repeat_bias and DRUM_PITCH_ROW in rows else None
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     calls = network_calls(denoiser.config, steps)
@@ -204,9 +245,12 @@ def sample(
             cur = torch.where(cond, source, cur)
             t_vec = torch.full((b_size,), t, dtype=torch.long, device=device)
             feats = denoiser.features(cur, t_vec, cond, bar_position)[:, row_index]  # (B, n_r, L, E)
+            repeat = None
+            if same_place is not None:
+                repeat = (_neighbour_hits(cur, row_index, same_place, int(vocab.pad_id)), repeat_bias)
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
-                drawn = _draw_all(denoiser, feats, groups, options, gen)
+                drawn = _draw_all(denoiser, feats, groups, options, gen, repeat)
             else:  # choose the cells by confidence, then draw tokens for those few only
                 if unmask_order == "confidence":
                     confidence = _confidence(denoiser, feats, groups)
@@ -214,7 +258,7 @@ def sample(
                     confidence = torch.zeros(feats.shape[:3], device=device)
                 in_play = _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
                 most = int(plan[:, :, call].sum(axis=1).max())  # cells one sample unmasks now (host figure)
-                drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen)
+                drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen, repeat)
             cur[:, row_index] = torch.where(in_play, drawn, cur[:, row_index])
             still[:, row_index] &= ~in_play
         if progress is not None:
@@ -301,8 +345,8 @@ def _confidence(denoiser, feats, groups: list[_RowGroup]) -> torch.Tensor:
     return torch.cat(parts, dim=1)
 
 
-def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen) -> torch.Tensor:
-    """(B, n_r, L) ids drawn for every cell of feats."""
+def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=None) -> torch.Tensor:
+    """(B, n_r, L) ids drawn for every cell of feats; REPEAT: (neighbour hits, bias) of the drum repeat bias."""
     b_size, _, length, _ = feats.shape
     parts = []
     for g in groups:
@@ -311,13 +355,17 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen) -> torch.T
         rest = None if g.rest is None else g.rest[None, :, None, :]
         for c in _chunks(b_size, g, length):
             log_probs = denoiser.row_log_probs(rows[c], g.head)
+            if repeat is not None:
+                log_probs = log_probs + _repeat_bias(g.ids[None, :, None], repeat[0][c, g.start : g.stop], repeat[1])
             picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
     return torch.cat(parts, dim=1)
 
 
-def _draw_chosen(denoiser, feats, groups: list[_RowGroup], chosen, most: int, options, gen) -> torch.Tensor:
+def _draw_chosen(
+    denoiser, feats, groups: list[_RowGroup], chosen, most: int, options, gen, repeat=None
+) -> torch.Tensor:
     """(B, n_r, L) ids drawn for the CHOSEN cells (other cells get any id): at most MOST per sample.
 
     The chosen cells are gathered into a fixed (B, MOST) list (no host sync) and scored against every row of
@@ -327,12 +375,16 @@ def _draw_chosen(denoiser, feats, groups: list[_RowGroup], chosen, most: int, op
     cells = chosen.reshape(b_size, -1).float().topk(most, dim=1).indices  # chosen first; the rest pad the list
     cell_feats = feats.reshape(b_size, -1, embed).gather(1, cells[..., None].expand(-1, -1, embed))
     cell_rows = cells // length  # (B, MOST) index on the scored-row axis
+    if repeat is not None:
+        cell_hits = repeat[0].reshape(b_size, n_r * length, 2).gather(1, cells[..., None].expand(-1, -1, 2))
     drawn_ids = torch.zeros_like(cells)
     for g in groups:
         n_g, width = g.ids.shape
         local = (cell_rows - g.start).clamp(0, n_g - 1)
         log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_g, -1, -1), g.head)  # (B, n_g, M, K)
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
+        if repeat is not None:
+            log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, repeat[1])
         rest = None if g.rest is None else g.rest[local]
         picked = g.ids[
             local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
