@@ -255,11 +255,13 @@ class Studio:
             raise GetMusicError("give chords or switch them off, not both")
         temperature = _number(request, "temperature", 1.0, 0.0, 10.0)
         top_p = _number(request, "top_p", 1.0, 0.0, 1.0)
+        drum_repeat = _number(request, "drum_repeat", None, 0.0, 10.0)  # None: the model's own
         options = dict(
             steps=_integer(request, "steps", None, 1, 10_000),
             seed=seed,
             temperature=temperature,
             top_p=top_p,
+            drum_repeat=drum_repeat,
             variations=_integer(request, "variations", 1, 1, MAX_VARIATIONS),
             chords=chords,
             no_chords=no_chords,
@@ -502,7 +504,7 @@ def _items(value) -> list[str]:
     raise GetMusicError(f"expected a list, not {type(value).__name__}")
 
 
-def _number(request: dict, name: str, default: float, low: float, high: float) -> float:
+def _number(request: dict, name: str, default: float | None, low: float, high: float) -> float | None:
     value = request.get(name)
     if value is None or value == "":
         return default

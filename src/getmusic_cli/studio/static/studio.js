@@ -526,6 +526,7 @@
       seed: value("seed"),
       temperature: value("temperature"),
       top_p: value("top_p"),
+      drum_repeat: value("drum_repeat"),
       variations: value("variations"),
       chords: chordMode === "given" ? value("chords") : "",
       no_chords: chordMode === "off",
