@@ -367,7 +367,8 @@ def test_same_place_columns_pair_each_column_with_its_place_in_the_neighbouring_
     pos = [12, 13, 14, 15] + list(range(16)) + list(range(12)) + [0, 1, 2, 3]
     pairs = same_place_columns(torch.as_tensor([pos]))[0].tolist()
     assert pairs[0] == [-1, 16]  # the partial bar has no bar before it in the window
-    assert pairs[4] == [-1, 20] and pairs[16] == [0, -1]  # 4/4 downbeat: the 3/4 bar's; 4/4 beat 4: none after
+    assert pairs[4] == [-1, 20]  # the 4/4 downbeat: the 3/4 bar's downbeat after it
+    assert pairs[16] == [0, -1]  # the 4/4 bar's beat 4: the partial bar's before it, none in the 3/4 bar
     assert pairs[20] == [4, 32] and pairs[21] == [5, 33]  # the 3/4 bar's downbeat and its 2nd 16th
     assert pairs[31] == [15, -1]  # the 3/4 bar's last 16th: the window ends in the next bar before it
 

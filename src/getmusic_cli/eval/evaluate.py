@@ -33,6 +33,7 @@ import numpy as np
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.eval import metrics, musician, rule
 from getmusic_cli.eval.meter import BarGrid
+from getmusic_cli.pipeline import check_drum_repeat
 from getmusic_cli.score.conditioning import (
     CHORDS_KEPT,
     CHORDS_NONE,
@@ -490,8 +491,6 @@ def _check(options: EvalOptions) -> None:
         raise GetMusicError("--windows must be at least 1")
     if options.shuffles < 1:
         raise GetMusicError("--shuffles must be at least 1")
-    from getmusic_cli.pipeline import check_drum_repeat
-
     check_drum_repeat(options.drum_repeat)
     if options.chords not in CHORD_LABELS:
         raise GetMusicError(f"chords must be one of {', '.join(CHORD_LABELS)}, not {options.chords!r}")
