@@ -233,9 +233,11 @@ def test_cli_json_and_tables(cli, corpus):
         "2",
         "--split",
     ]
-    result = cli(*args, "all", "--json")
+    result = cli(*args, "all", "--json", "--drum-repeat", "1.5")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
+    assert report["sampling"]["drum_repeat"] == 1.5 and report["sampling"]["steps"] == 2
+    assert report["sampling"]["seed"] == 0 and report["sampling"]["pitch_top_p"] == 1.0
     assert report["make"] == ["bass", "drums"] and len(report["songs"]) == 2
     assert set(report["summary"]) == ALL_SYSTEMS and set(report["paired"]) == set(REFERENCES)
     assert report["chords"] == "kept" and "drums.backbeat" in report["summary"][SYSTEM_MODEL]
@@ -253,7 +255,8 @@ def test_cli_json_and_tables(cli, corpus):
         "2",
     )
     assert table.exit_code == 0, table.stderr
-    for text in ("ORACLE chords", "pitch OA", "accompanist", "backbeat", "below E1", "±"):
+    shown = ("ORACLE chords", "seed 0, 2 steps", "drum repeat 2", "pitch OA", "accompanist", "backbeat", "±")
+    for text in shown:
         assert text in table.stdout, text
     both = cli(*args, "all", "--oracle-chords", "--no-chords")
     assert both.exit_code != 0 and "cannot be used together" in both.stderr

@@ -123,6 +123,7 @@ class EvalReport:
     per_window: dict[str, list[dict]] = field(default_factory=dict)  # system -> one metrics dict per window
     summary: dict[str, dict] = field(default_factory=dict)  # system -> mean ± standard error over songs
     paired: dict[str, dict] = field(default_factory=dict)  # reference -> model minus reference, per metric
+    sampling: dict = field(default_factory=dict)  # how the model's parts were drawn, to make them again
 
     def to_json(self) -> dict:
         return {
@@ -136,6 +137,7 @@ class EvalReport:
             "summary": self.summary,
             "paired": self.paired,
             "per_window": self.per_window,
+            "sampling": self.sampling,
         }
 
     @classmethod
@@ -143,6 +145,7 @@ class EvalReport:
         skipped = [(s["file"], s["reason"]) for s in data["skipped"]]
         report = cls(data["model"], data["keep"], data["make"], data["chords"], data["songs"], skipped)
         report.per_window, report.summary, report.paired = data["per_window"], data["summary"], data["paired"]
+        report.sampling = data.get("sampling", {})  # reports saved before it was recorded have none
         return report
 
 
@@ -336,10 +339,7 @@ def _run_network(
             current = []
         current.append(i)
     batches += [current] if current else []
-    # Each model at its own step budget: --steps, capped by its T (the debug reference has a small T), else the
-    # model's suggested default.
-    steps = options.steps or bundle.config.sample_steps
-    steps = min(steps, bundle.config.num_timesteps) if steps else None
+    steps = model_steps(options, bundle.config)
     rows: list[dict] = [{} for _ in jobs]
     for b, indices in enumerate(batches):
         batch = [jobs[i] for i in indices]
@@ -529,6 +529,7 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
 
     make = list(options.make) if options.make != [MAKE_ALL] else [MAKE_ALL]
     report = EvalReport(config.name, list(options.keep), make, options.chords, [c.rel for c in cases], skipped)
+    report.sampling = sampling_settings(options, config)
     n_windows = sum(len(c.windows) for c in cases)
     progress = _progress(console, n_windows * (2 if options.references else 1))
     try:
@@ -550,6 +551,29 @@ def evaluate(options: EvalOptions, console=None) -> EvalReport:
         if system in REFERENCES:
             report.paired[system] = paired_by_song(model_rows, rows)
     return report
+
+
+def model_steps(options: EvalOptions, config) -> int:
+    """Each model at its own step budget: --steps, capped by its T (the debug reference has a small T), else the
+    model's suggested default, else its T."""
+    steps = options.steps or config.sample_steps or config.num_timesteps
+    return min(steps, config.num_timesteps)
+
+
+def sampling_settings(options: EvalOptions, config) -> dict:
+    """The settings that shape the model's draws, with the model's own where the run left them unset."""
+    return {
+        "seed": options.seed,
+        "steps": model_steps(options, config),
+        "temperature": options.temperature,
+        "top_p": options.top_p,
+        "pitch_top_p": config.pitch_top_p,
+        "drum_repeat": config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat,
+        "drum_refine_passes": config.drum_refine_passes,
+        "windows": options.windows,
+        "split": options.split,
+        "backend": options.backend,
+    }
 
 
 def _progress(console, total: int):

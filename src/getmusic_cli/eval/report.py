@@ -62,12 +62,26 @@ def made_classes(report: EvalReport) -> list[str]:
     return [c for c in INSTRUMENTS if any(k.startswith(f"{c}.") for k in names)]
 
 
+def _drawn(sampling: dict) -> str:
+    """How the model's parts were drawn, where a report records it: seed and steps, and what differs from plain."""
+    if not sampling:
+        return ""
+    parts = [f"seed {sampling['seed']}", f"{sampling['steps']} steps"]
+    if sampling["temperature"] != 1.0:
+        parts.append(f"temperature {sampling['temperature']:g}")
+    if sampling["top_p"] < 1.0:
+        parts.append(f"top-p {sampling['top_p']:g}")
+    if sampling["drum_repeat"]:
+        parts.append(f"drum repeat {sampling['drum_repeat']:g}")
+    return "; " + ", ".join(parts)
+
+
 def render_tables(report: EvalReport) -> list:
     """The paper's four metrics, then one table per made class with its musician's metrics."""
     windows = report.summary.get(SYSTEM_MODEL, {}).get("windows", 0)
     head = (
         f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
-        f"({len(report.songs)} songs, {windows} windows; {CHORD_LABELS[report.chords]})"
+        f"({len(report.songs)} songs, {windows} windows; {CHORD_LABELS[report.chords]}{_drawn(report.sampling)})"
     )
     tables = [_table(report, head, list(PAPER_METRICS), [PAPER_LABELS[m] for m in PAPER_METRICS])]
     summary = report.summary[SYSTEM_MODEL]
