@@ -290,6 +290,45 @@ def test_empty_and_unknown_chunks_and_rmid_wrapper_are_tolerated(tmp_path):
     assert read_midi(tmp_path / "song.rmi").notes == expected.notes
 
 
+def test_a_key_signature_that_names_no_key_is_left_out_and_the_rest_kept(tmp_path):
+    track = mido.MidiTrack(
+        [
+            mido.Message("program_change", program=33, channel=0, time=0),
+            mido.MetaMessage("key_signature", key="D", time=0),
+            mido.Message("note_on", note=40, velocity=90, time=0),
+            mido.Message("note_off", note=40, velocity=0, time=240),
+            mido.MetaMessage("key_signature", key="G", time=120),  # made invalid below
+            mido.Message("note_on", note=43, velocity=90, time=120),  # 240 ticks after the first note's end
+            mido.Message("control_change", control=7, value=100, time=0),
+            mido.Message("note_on", note=45, velocity=90, time=240),
+            mido.Message("note_off", note=43, velocity=0, time=0),
+            mido.Message("note_off", note=45, velocity=0, time=480),  # written with running status
+        ]
+    )
+    good = tmp_path / "good.mid"
+    mido.MidiFile(ticks_per_beat=TPB, tracks=[track]).save(str(good))
+    data = good.read_bytes()
+    g_major = b"\xff\x59\x02\x01\x00"
+    assert data.count(g_major) == 1
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(data.replace(g_major, b"\xff\x59\x02\xff\xff"))  # one flat, mode 255
+    with pytest.raises(Exception, match="mode 255"):
+        mido.MidiFile(str(bad))  # what the parser alone makes of it
+    song, expected = read_midi(bad), read_midi(good)
+    assert (
+        as_tuples(song.notes["bass"])
+        == as_tuples(expected.notes["bass"])
+        == [
+            (0, 240, 40, 90),
+            (480, 720, 43, 90),
+            (720, 1200, 45, 90),
+        ]
+    )
+    keys = [e.data for e in song.events if e.data[:2] == b"\xff\x59"]
+    assert keys == [b"\xff\x59\x02\x02\x00"]  # D major stays; the key with no name is gone
+    assert [e.data for e in expected.events if e.data[:2] == b"\xff\x59"] == [keys[0], g_major]
+
+
 # ----- real songs (tests/data/real, see its README) ---------------------------------------------------------------
 
 REAL = DATA / "real"

@@ -80,12 +80,69 @@ def _clean_container(path: Path, data: bytes) -> tuple[int, bytes]:
         if kind == b"MTrk":
             found += 1
             if length:
-                chunks.append(data[pos : pos + 8 + length])
+                chunks.append(_without_bad_key_signatures(data[pos : pos + 8 + length]))
         pos += 8 + length
     if found < n_tracks:
         raise GetMusicError(f"{name}: truncated MIDI file ({found} of {n_tracks} tracks present)")
     header = b"MThd" + struct.pack(">IHHH", 6, fmt, len(chunks), division)
     return fmt, header + b"".join(chunks)
+
+
+def _varlen(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, position after it) of the variable-length quantity at pos; IndexError past the end."""
+    value = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, pos
+
+
+def _encode_varlen(value: int) -> bytes:
+    out = [value & 0x7F]
+    while value > 0x7F:
+        value >>= 7
+        out.append(0x80 | (value & 0x7F))
+    return bytes(reversed(out))
+
+
+def _without_bad_key_signatures(chunk: bytes) -> bytes:
+    """The MTrk chunk without key-signature events that name no key (a mode of 255, say, which some sequencers
+    write), their delta times carried to the next event: the parser would reject the whole file for a
+    meaningless event. A chunk it cannot walk is returned as it is, for the parser to judge."""
+    if b"\xff\x59\x02" not in chunk:
+        return chunk
+    body, pos, out, carried, status, dropped = chunk[8:], 0, bytearray(), 0, None, False
+    try:
+        while pos < len(body):
+            delta, at = _varlen(body, pos)
+            first = body[at]
+            if first == 0xFF:
+                length, data_at = _varlen(body, at + 2)
+                end = data_at + length
+                if body[at + 1] == 0x59 and length == 2:
+                    sharps, mode = body[data_at] - 256 * (body[data_at] > 127), body[data_at + 1]
+                    if not (-7 <= sharps <= 7 and mode in (0, 1)):
+                        carried += delta
+                        dropped = True
+                        pos = end
+                        continue
+            elif first in (0xF0, 0xF7):
+                length, data_at = _varlen(body, at + 1)
+                end, status = data_at + length, first  # the parser keeps SysEx as the running status
+            elif first >= 0x80 or status is not None:
+                status = first if first >= 0x80 else status
+                if status >= 0xF0:
+                    return chunk
+                end = at + (first >= 0x80) + (1 if 0xC0 <= status < 0xE0 else 2)
+            else:
+                return chunk  # running status before any status byte
+            out += _encode_varlen(delta + carried) + body[at:end]
+            carried, pos = 0, end
+    except IndexError:
+        return chunk
+    return chunk[:4] + struct.pack(">I", len(out)) + bytes(out) if dropped else chunk
 
 
 def _parse(path: Path, data: bytes):
