@@ -6,6 +6,7 @@
 Sources (details, licences and the voice rule: training/README.md and training/MODEL_CARD.md):
   freedoom  Debian package `freedoom` (BSD-3-Clause): the Standard MIDI songs inside its two WAD files, as is.
   lmms      Debian package `lmms-common`: its demo projects (per-file licences) as band MIDI of our six classes.
+  simutrans Debian package `simutrans-data` (Artistic-1.0): the game's MIDI band songs, as is.
   music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart, Haydn and Beethoven quartets,
             written out as GM MIDI with our voice → class rule. Needs `pip install music21` (build time only).
 
@@ -33,9 +34,9 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
-ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen", "lmms")
+ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen", "lmms", "simutrans")
 # OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
-MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen")
+MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen", "simutrans")
 
 
 def default_cache() -> Path:
@@ -92,6 +93,39 @@ def build_freedoom(out: Path, cache: Path, log) -> tuple[list[dict], list[dict],
         "licence_file": "freedoom/LICENSE.txt (the package's debian/copyright)",
     }
     return files, found.skipped, info
+
+
+def build_simutrans(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    from corpus import simutrans
+
+    package = debian.fetch("simutrans-data", cache)
+    songs, copyright_text = simutrans.extract(package)
+    files = []
+    for song in songs:
+        rel = f"simutrans/{song.out_name}"
+        write_if_changed(out / rel, song.data)
+        files.append(
+            {
+                "path": rel,
+                "source": "simutrans",
+                "collection": "simutrans",
+                "original": song.original,
+                "duplicates": [],
+                "licence": simutrans.LICENCE,
+                "sha256": song.sha256,
+            }
+        )
+    write_if_changed(out / "simutrans" / "LICENSE.txt", copyright_text.encode("utf-8"))
+    log(f"simutrans-data {package.version}: {len(files)} MIDI songs")
+    info = {
+        "package": "simutrans-data (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": simutrans.LICENCE,
+        "licence_file": "simutrans/LICENSE.txt (the package's debian/copyright)",
+    }
+    return files, [], info
 
 
 def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple[list[dict], list[dict], dict]:
@@ -386,6 +420,7 @@ LICENCE_ORDER = (
     "CC-BY-SA-4.0",
     "CC-BY-SA-3.0",
     "Artistic-2.0",
+    "Artistic-1.0",
     "BSD-3-Clause",
     "BSD-2-Clause",
 )
@@ -477,6 +512,11 @@ def main(argv: list[str] | None = None) -> int:
         files += f
         skipped += s
         source_info["lmms"] = info
+    if "simutrans" in sources:
+        f, s, info = build_simutrans(out, cache, log)
+        files += f
+        skipped += s
+        source_info["simutrans"] = info
     removed = remove_stale(out, {f["path"] for f in files})
     if removed:
         log(f"removed {removed} stale files")

@@ -12,7 +12,7 @@ import pytest
 TRAINING = Path(__file__).resolve().parents[2] / "training"
 sys.path.insert(0, str(TRAINING))
 
-from corpus import freedoom  # noqa: E402
+from corpus import freedoom, simutrans  # noqa: E402
 from corpus.debian import DebPackage  # noqa: E402
 from corpus.voices import (  # noqa: E402
     Measure,
@@ -77,6 +77,32 @@ def test_freedoom_extraction_dedupes_by_content_and_reports_mus(tmp_path):
     ]
     assert found.songs[1].duplicates == ["freedoom1.wad:D_E2M6"]
     assert found.skipped == [{"original": "freedoom2.wad:D_MUS", "reason": "MUS format (not Standard MIDI)"}]
+
+
+def test_simutrans_songs_are_taken_as_they_are_with_their_licence(tmp_path):
+    import hashlib
+
+    import build_corpus
+
+    pkg = DebPackage("simutrans-data", "0", tmp_path / "x.deb", "0" * 64, tmp_path)
+    with pytest.raises(FileNotFoundError):
+        simutrans.extract(pkg)
+    music = tmp_path / simutrans.MUSIC_DIR
+    music.mkdir(parents=True)
+    for name, pitch in (("02-b.mid", 62), ("01-a.mid", 60)):
+        (music / name).write_bytes(_tiny_smf(pitch))
+    (music / "notes.txt").write_text("not music")
+    copyright_file = tmp_path / simutrans.COPYRIGHT
+    copyright_file.parent.mkdir(parents=True)
+    copyright_file.write_text("Files: *\nLicense: Artistic-1.0\n")
+    songs, text = simutrans.extract(pkg)
+    assert [s.out_name for s in songs] == ["01-a.mid", "02-b.mid"]
+    assert songs[0].original == f"simutrans-data:{simutrans.MUSIC_DIR}/01-a.mid"
+    assert songs[0].data == _tiny_smf(60) and songs[0].sha256 == hashlib.sha256(_tiny_smf(60)).hexdigest()
+    assert "Artistic-1.0" in text
+    files = [{"licence": simutrans.LICENCE}, {"licence": "BSD-3-Clause"}]
+    assert build_corpus.strongest_licence(files) == "Artistic-1.0"
+    assert build_corpus.strongest_licence(files + [{"licence": "Artistic-2.0"}]) == "Artistic-2.0"
 
 
 # ----- voice rule ---------------------------------------------------------------------------------------------
