@@ -60,39 +60,50 @@ def write_if_changed(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def build_freedoom(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
-    package = debian.fetch("freedoom", cache)
-    found = freedoom.extract(package)
+def copy_songs(out: Path, collection: str, licence: str, songs) -> list[dict]:
+    """Songs taken byte for byte (out_name, original, data, sha256, duplicates) written to OUT/collection/, and
+    their manifest entries."""
     files = []
-    for song in sorted(found.songs, key=lambda s: s.out_name):
-        rel = f"freedoom/{song.out_name}"
+    for song in songs:
+        rel = f"{collection}/{song.out_name}"
         write_if_changed(out / rel, song.data)
         files.append(
             {
                 "path": rel,
-                "source": "freedoom",
-                "collection": "freedoom",
+                "source": collection,
+                "collection": collection,
                 "original": song.original,
                 "duplicates": song.duplicates,
-                "licence": freedoom.LICENCE,
+                "licence": licence,
                 "sha256": song.sha256,
             }
         )
+    return files
+
+
+def package_info(package: debian.DebPackage, licence: str, collection: str) -> dict:
+    """The manifest's record of a Debian package whose copyright file was copied to OUT/collection/LICENSE.txt."""
+    return {
+        "package": f"{package.name} (Debian)",
+        "version": package.version,
+        "deb": package.deb.name,
+        "deb_sha256": package.sha256,
+        "licence": licence,
+        "licence_file": f"{collection}/LICENSE.txt (the package's debian/copyright)",
+    }
+
+
+def build_freedoom(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    package = debian.fetch("freedoom", cache)
+    found = freedoom.extract(package)
+    files = copy_songs(out, "freedoom", freedoom.LICENCE, sorted(found.songs, key=lambda s: s.out_name))
     if found.copyright_text:
         write_if_changed(out / "freedoom" / "LICENSE.txt", found.copyright_text.encode("utf-8"))
     log(
         f"freedoom {package.version}: {len(files)} distinct MIDI songs "
         f"({sum(len(s.duplicates) for s in found.songs)} duplicate lumps, {len(found.skipped)} non-MIDI music lumps)"
     )
-    info = {
-        "package": "freedoom (Debian)",
-        "version": package.version,
-        "deb": package.deb.name,
-        "deb_sha256": package.sha256,
-        "licence": freedoom.LICENCE,
-        "licence_file": "freedoom/LICENSE.txt (the package's debian/copyright)",
-    }
-    return files, found.skipped, info
+    return files, found.skipped, package_info(package, freedoom.LICENCE, "freedoom")
 
 
 def build_simutrans(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
@@ -100,32 +111,10 @@ def build_simutrans(out: Path, cache: Path, log) -> tuple[list[dict], list[dict]
 
     package = debian.fetch("simutrans-data", cache)
     songs, copyright_text = simutrans.extract(package)
-    files = []
-    for song in songs:
-        rel = f"simutrans/{song.out_name}"
-        write_if_changed(out / rel, song.data)
-        files.append(
-            {
-                "path": rel,
-                "source": "simutrans",
-                "collection": "simutrans",
-                "original": song.original,
-                "duplicates": [],
-                "licence": simutrans.LICENCE,
-                "sha256": song.sha256,
-            }
-        )
+    files = copy_songs(out, "simutrans", simutrans.LICENCE, songs)
     write_if_changed(out / "simutrans" / "LICENSE.txt", copyright_text.encode("utf-8"))
     log(f"simutrans-data {package.version}: {len(files)} MIDI songs")
-    info = {
-        "package": "simutrans-data (Debian)",
-        "version": package.version,
-        "deb": package.deb.name,
-        "deb_sha256": package.sha256,
-        "licence": simutrans.LICENCE,
-        "licence_file": "simutrans/LICENSE.txt (the package's debian/copyright)",
-    }
-    return files, [], info
+    return files, [], package_info(package, simutrans.LICENCE, "simutrans")
 
 
 def build_music21(out: Path, cache: Path, jobs: int, timeout: int, log) -> tuple[list[dict], list[dict], dict]:

@@ -8,7 +8,7 @@ piano, guitar and strings played together), so the parts of a song were made for
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corpus.debian import DebPackage
 
@@ -23,6 +23,7 @@ class Song:
     original: str  # simutrans-data:usr/share/games/simutrans/music/13-Stephenson-blues.mid
     data: bytes
     sha256: str
+    duplicates: list[str] = field(default_factory=list)  # none: the files are distinct (kept for the manifest)
 
 
 def extract(package: DebPackage) -> tuple[list[Song], str]:
