@@ -1,9 +1,9 @@
 """Install RUN_DIR/bundle (default: runs/default/bundle) as the embedded default model: config fields, model
 card, registry entry (version and licence).
 
-    python training/default/install_bundle.py RUN_DIR [CORPUS_MANIFEST]
+    python training/default/install_bundle.py RUN_DIR [CORPUS_MANIFEST ...]
 
-The model's licence is the strongest licence of its training data, read from the corpus manifest's
+The model's licence is the strongest licence of its training data, read from the corpus manifests'
 ``strongest_licence`` (default: corpus-band/manifest.json); the package's code stays MIT. Run from the
 repository root after training (training/default/recipe.sh), then
 `python -m getmusic_cli.hub.registry refresh default` to record the files' sizes and sha256.
@@ -15,10 +15,14 @@ import sys
 from pathlib import Path
 
 repo = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(repo / "training"))
+from build_corpus import LICENCE_ORDER  # noqa: E402
+
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
-manifest = Path(sys.argv[2] if len(sys.argv) > 2 else repo / "corpus-band/manifest.json")
-VERSION = "4"
-strongest = json.loads(manifest.read_text())["strongest_licence"]
+manifests = [Path(p) for p in sys.argv[2:]] or [repo / "corpus-band/manifest.json"]
+VERSION = "5"
+present = {json.loads(m.read_text())["strongest_licence"] for m in manifests}
+strongest = next(licence for licence in LICENCE_ORDER if licence in present)
 dst = repo / "src/getmusic_cli/assets/default"
 dst.mkdir(parents=True, exist_ok=True)
 for name in ("vocab.txt", "model.safetensors"):
@@ -30,12 +34,14 @@ cfg["sample_steps"] = 50  # 32 bars x 2 tracks in about 10 s on 2 CPU cores
 # with the parts as dense as without it.
 cfg["pitch_top_p"] = 0.8
 cfg["licence"] = (
-    f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Freedoom BSD-3-Clause, public domain)"
+    f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Simutrans songs Artistic-1.0, "
+    "Freedoom BSD-3-Clause, public domain)"
 )
 cfg["description"] = (
     "getmusic's default model: a small GETDiff (4 layers x 256, 3.8 M parameters) trained on 2 CPU cores "
-    "on Freedoom game music, music21's public-domain chorales and quartets, and band arrangements of their "
-    "melodies rendered with mma's groove library (the backbeat grooves weighed up)."
+    "on Freedoom game music, music21's public-domain chorales and quartets, band arrangements of their "
+    "melodies rendered with mma's groove library (the backbeat grooves weighed up) and half of Simutrans's "
+    "band songs."
 )
 (dst / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 shutil.copyfile(repo / "training/MODEL_CARD.md", dst / "MODEL_CARD.md")
