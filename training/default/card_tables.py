@@ -11,7 +11,11 @@ import json
 import sys
 from pathlib import Path
 
-PAPER = [("chord_accuracy", "chord acc."), ("pitch", "pitch OA"), ("duration", "duration OA"), ("ioi", "IOI OA")]
+from getmusic_cli.eval.evaluate import PAPER_METRICS
+from getmusic_cli.eval.report import PAPER_LABELS
+
+PAPER = [(metric, PAPER_LABELS[metric]) for metric in PAPER_METRICS]
+# The card's own class columns: the command's, less "on 16ths", with the units and escapes markdown needs.
 CLASS_COLUMNS = {
     "bass": [
         ("density", "notes ÷ real"),
