@@ -20,7 +20,7 @@ from build_corpus import LICENCE_ORDER  # noqa: E402
 
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
 manifests = [Path(p) for p in sys.argv[2:]] or [repo / "corpus-band/manifest.json"]
-VERSION = "5"
+VERSION = "6"
 present = {json.loads(m.read_text())["strongest_licence"] for m in manifests}
 strongest = next(licence for licence in LICENCE_ORDER if licence in present)
 dst = repo / "src/getmusic_cli/assets/default"
@@ -41,7 +41,7 @@ cfg["description"] = (
     "getmusic's default model: a small GETDiff (4 layers x 256, 3.8 M parameters) trained on 2 CPU cores "
     "on Freedoom game music, music21's public-domain chorales and quartets, band arrangements of their "
     "melodies rendered with mma's groove library (the backbeat grooves weighed up) and half of Simutrans's "
-    "band songs."
+    "band songs; the mean of three runs' weights."
 )
 (dst / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
 shutil.copyfile(repo / "training/MODEL_CARD.md", dst / "MODEL_CARD.md")
