@@ -7,6 +7,8 @@ Sources (details, licences and the voice rule: training/README.md and training/M
   freedoom  Debian package `freedoom` (BSD-3-Clause): the Standard MIDI songs inside its two WAD files, as is.
   lmms      Debian package `lmms-common`: its demo projects (per-file licences) as band MIDI of our six classes.
   simutrans Debian package `simutrans-data` (Artistic-1.0): the game's MIDI band songs, as is.
+  trackers  Debian packages `pingus-data`, `heroes-sound-tracks` (GPL-2+), `pekka-kana-2-data` (BSD-2-Clause):
+            tracker modules read through libopenmpt, each instrument classed by how it sounds.
   music21   music21's bundled corpus (public-domain compositions): Bach chorales, Mozart, Haydn and Beethoven quartets,
             written out as GM MIDI with our voice → class rule. Needs `pip install music21` (build time only).
 
@@ -34,9 +36,9 @@ from corpus.stats import file_facts, summarize  # noqa: E402
 
 # Bump when a change to the conversion changes its output: cached conversions are keyed by it.
 RECIPE_VERSION = 1
-ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen", "lmms", "simutrans")
+ALL_SOURCES = ("freedoom", "music21", "mma", "hydrogen", "lmms", "simutrans", "trackers")
 # OUT_DIR sub-folders this recipe owns: .mid files there that the current build did not write are removed.
-MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen", "simutrans")
+MANAGED = ("freedoom", "bach", "mozart", "haydn", "beethoven", "mma", "lmms", "hydrogen", "simutrans", "trackers")
 
 
 def default_cache() -> Path:
@@ -402,6 +404,76 @@ def build_lmms(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dic
     return files, skipped, info
 
 
+def build_trackers(out: Path, cache: Path, log) -> tuple[list[dict], list[dict], dict]:
+    """Tracker modules of three Debian game packages as GM MIDI (training/corpus/trackers.py)."""
+    from corpus import openmpt, trackers
+
+    from getmusic_cli.score.midi_io import OutTrack, write_midi
+    from getmusic_cli.score.song import TempoChange, TimeSignature
+
+    libraries = [debian.fetch(name, cache) for name in trackers.LIBRARY_PACKAGES]
+    lib = openmpt.load(sorted({p.parent for lib in libraries for p in lib.root.glob("usr/lib/*/lib*.so*")}))
+    files, skipped, packages = [], [], {}
+    for package_spec in trackers.PACKAGES:
+        package = debian.fetch(package_spec.name, cache)
+        packages[package.name] = {"version": package.version, "deb": package.deb.name, "deb_sha256": package.sha256}
+        copyright_text = next(package.root.glob("usr/share/doc/*/copyright")).read_text(encoding="utf-8")
+        write_if_changed(out / "trackers" / f"LICENSE-{package.name}.txt", copyright_text.encode("utf-8"))
+        for src in sorted((package.root / package_spec.music_dir).iterdir()):
+            if src.suffix.lower() not in trackers.MODULE_SUFFIXES:
+                continue
+            original = f"{package.name}:{src.relative_to(package.root).as_posix()}"
+            if src.name in trackers.EXCLUDED:
+                skipped.append({"original": original, "reason": trackers.EXCLUDED[src.name]})
+                continue
+            data = src.read_bytes()
+            with openmpt.Module(data, lib) as module:
+                converted = trackers.convert(module)
+            reason = trackers.usable(converted)
+            if reason:
+                skipped.append({"original": original, "reason": reason, "instruments": converted.roles})
+                continue
+            rel = f"trackers/{package.name}-{src.stem}.mid"
+            tmp = cache / "trackers" / Path(rel).name
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            write_midi(
+                tmp,
+                ticks_per_beat=trackers.TICKS_PER_BEAT,
+                tempos=[TempoChange(0, round(converted.bpm, 2))],
+                time_signatures=[TimeSignature(0, 4, 4)],
+                tracks=[
+                    OutTrack(name, program, is_drum, sorted(notes, key=lambda n: (n.start, n.pitch)))
+                    for name, (program, is_drum, notes) in sorted(converted.tracks.items())
+                ],
+                end_of_file=converted.end,
+            )
+            midi = tmp.read_bytes()
+            write_if_changed(out / rel, midi)
+            files.append(
+                {
+                    "path": rel,
+                    "source": "trackers",
+                    "collection": "trackers",
+                    "original": original,
+                    "original_sha256": sha256_bytes(data),
+                    "duplicates": [],
+                    "licence": package_spec.licence,
+                    "instruments": converted.roles,
+                    "sha256": sha256_bytes(midi),
+                }
+            )
+    log(f"trackers: {len(files)} modules converted, {len(skipped)} left out")
+    info = {
+        "packages": packages,
+        "reader": "libopenmpt "
+        + ", ".join(f"{lib.name} {lib.version} ({lib.deb.name}, sha256 {lib.sha256})" for lib in libraries),
+        "licence": "per package: " + ", ".join(f"{p.name} {p.licence}" for p in trackers.PACKAGES),
+        "licence_file": "trackers/LICENSE-<package>.txt (each package's debian/copyright)",
+        "class_rule": "training/corpus/trackers.py (module docstring)",
+    }
+    return files, skipped, info
+
+
 # Data licences from the most to the least demanding: a model trained on the corpus carries the first one present.
 # (Share-alike and copyleft licences come first; a corpus mixing several still lists them all per file.)
 LICENCE_ORDER = (
@@ -506,6 +578,11 @@ def main(argv: list[str] | None = None) -> int:
         files += f
         skipped += s
         source_info["simutrans"] = info
+    if "trackers" in sources:
+        f, s, info = build_trackers(out, cache, log)
+        files += f
+        skipped += s
+        source_info["trackers"] = info
     removed = remove_stale(out, {f["path"] for f in files})
     if removed:
         log(f"removed {removed} stale files")
