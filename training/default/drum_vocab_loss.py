@@ -13,8 +13,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from getmusic_cli.eval.musician import KIT_PIECES, kit_piece
 from getmusic_cli.score.codec import decode, encode
+from getmusic_cli.score.drumkit import KIT_PIECES, kit_piece
 from getmusic_cli.score.midi_io import read_midi
 from getmusic_cli.score.timeline import Timeline
 from getmusic_cli.score.vocab import Vocabulary

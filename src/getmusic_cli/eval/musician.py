@@ -25,24 +25,12 @@ from collections.abc import Sequence
 
 from getmusic_cli.eval.meter import BarGrid
 from getmusic_cli.score.chords import KIND_PITCHES, Chord
+from getmusic_cli.score.drumkit import KIT_PIECES, SNARES, kit_piece
 from getmusic_cli.score.keys import MAJOR_STEPS, Key
 from getmusic_cli.score.song import Note
 
 E1 = 28
-SNARES = frozenset({37, 38, 39, 40})
-KIT = {
-    "kick": {35, 36},
-    "snare": set(SNARES),
-    "hat": {42, 44, 46},
-    "tom": {41, 43, 45, 47, 48, 50},
-    "cymbal": {49, 51, 52, 53, 55, 57, 59},
-}
-KIT_PIECES = (*KIT, "other")
 POSITIONS = ("beat", "eighth", "sixteenth")
-
-
-def kit_piece(pitch: int) -> str:
-    return next((name for name, keys in KIT.items() if pitch in keys), "other")
 
 
 def _located(notes: Sequence[Note], grid: BarGrid):
