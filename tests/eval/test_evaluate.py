@@ -238,6 +238,7 @@ def test_cli_json_and_tables(cli, corpus):
     report = json.loads(result.stdout)
     assert report["sampling"]["drum_repeat"] == 1.5 and report["sampling"]["steps"] == 2
     assert report["sampling"]["seed"] == 0 and report["sampling"]["pitch_top_p"] == 1.0
+    assert report["sampling"]["drum_kit_anchor"] == 0.0  # the debug model leaves the kit alone
     assert report["make"] == ["bass", "drums"] and len(report["songs"]) == 2
     assert set(report["summary"]) == ALL_SYSTEMS and set(report["paired"]) == set(REFERENCES)
     assert report["chords"] == "kept" and "drums.backbeat" in report["summary"][SYSTEM_MODEL]

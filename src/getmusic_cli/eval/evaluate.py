@@ -570,6 +570,7 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "pitch_top_p": config.pitch_top_p,
         "drum_repeat": config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat,
         "drum_refine_passes": config.drum_refine_passes,
+        "drum_kit_anchor": config.drum_kit_anchor,
         "windows": options.windows,
         "split": options.split,
         "backend": options.backend,

@@ -73,6 +73,8 @@ def _drawn(sampling: dict) -> str:
         parts.append(f"top-p {sampling['top_p']:g}")
     if sampling["drum_repeat"]:
         parts.append(f"drum repeat {sampling['drum_repeat']:g}")
+    if sampling.get("drum_kit_anchor"):  # reports older than the kit anchor lack it
+        parts.append(f"kit anchor {sampling['drum_kit_anchor']:g}")
     return "; " + ", ".join(parts)
 
 

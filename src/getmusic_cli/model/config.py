@@ -63,6 +63,10 @@ class ModelConfig:
     # seldom. Hits are copied, silences are not (copying silences thinned the drums and took out the odd hit).
     # 0 = off, as the original.
     drum_repeat_bias: float = 0.0
+    # How strongly a made drum part keeps the mix of kit pieces the network expects at the first sampling call
+    # (model/kit_anchor.py): drawn a few cells at a time, parts drift towards the hi-hat. 0 = off, as the
+    # original.
+    drum_kit_anchor: float = 0.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

@@ -6,7 +6,8 @@ confidence, or uniformly at random when the model's ``unmask_order`` is "random"
 every generated cell jointly from the network's p(x_0 | x_1), as the original does. A model whose config sets
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
 left as the network gives them). A model whose config sets ``drum_repeat_bias`` has every drum draw favour the
-hit the same place in the neighbouring bars holds. A model whose config sets ``drum_refine_passes`` then makes
+hit the same place in the neighbouring bars holds, and one that sets ``drum_kit_anchor`` has every drum draw keep
+the kit the first call expected (model/kit_anchor.py). A model whose config sets ``drum_refine_passes`` then makes
 that many more calls, each hiding REFINE_SHARE of the made drum columns again and redrawing them given the rest.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from getmusic_cli.model.kit_anchor import KitAnchor
 from getmusic_cli.score.timeline import positions_in_bar
 from getmusic_cli.score.tracks import pitch_row
 
@@ -46,6 +48,7 @@ class SamplerOptions:
     # means vocab.allowed_ids(row).
     allowed_ids: dict[int, Sequence[int]] | None = None
     drum_repeat: float | None = None  # log-odds of the drum repeat bias; None = the model's drum_repeat_bias
+    kit_anchor: float | None = None  # strength of the kit anchor; None = the model's drum_kit_anchor
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
@@ -233,6 +236,8 @@ def sample(
 
     repeat_bias = float(denoiser.config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat)
     same_place = same_place_columns(bar_position) if repeat_bias and DRUM_PITCH_ROW in rows else None
+    anchor = float(denoiser.config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor)
+    kit = _kit_anchor(vocab, groups, rows, target[:, row_index], anchor) if anchor else None
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     calls = network_calls(denoiser.config, steps)
@@ -248,9 +253,10 @@ def sample(
             repeat = None
             if same_place is not None:
                 repeat = (_neighbour_hits(cur, row_index, same_place, int(vocab.pad_id)), repeat_bias)
+            kit_bias = None if kit is None else (kit.group, kit.rows_bias(denoiser, feats))
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
-                drawn = _draw_all(denoiser, feats, groups, options, gen, repeat)
+                drawn = _draw_all(denoiser, feats, groups, options, gen, repeat, kit_bias)
             else:  # choose the cells by confidence, then draw tokens for those few only
                 if unmask_order == "confidence":
                     confidence = _confidence(denoiser, feats, groups)
@@ -258,7 +264,7 @@ def sample(
                     confidence = torch.zeros(feats.shape[:3], device=device)
                 in_play = _choose(confidence, still[:, row_index], picks[:, :, call], cells, gen)
                 most = int(plan[:, :, call].sum(axis=1).max())  # cells one sample unmasks now (host figure)
-                drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen, repeat)
+                drawn = _draw_chosen(denoiser, feats, groups, in_play, most, options, gen, repeat, kit_bias)
             cur[:, row_index] = torch.where(in_play, drawn, cur[:, row_index])
             still[:, row_index] &= ~in_play
         if progress is not None:
@@ -326,6 +332,33 @@ def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_Ro
     return groups
 
 
+@dataclass
+class _GroupAnchor:
+    """The kit anchor of the drum row, laid out on the scored rows of its group."""
+
+    group: _RowGroup
+    local: int  # the drum row's index in the group
+    anchor: KitAnchor
+
+    def rows_bias(self, denoiser, feats) -> torch.Tensor:
+        """(B, n_g, K): the anchor's log-odds on the drum row, zero on the group's other rows."""
+        bias = self.anchor.bias(denoiser, feats)
+        out = bias.new_zeros((bias.shape[0], self.group.stop - self.group.start, bias.shape[1]))
+        out[:, self.local] = bias
+        return out
+
+
+def _kit_anchor(vocab, groups: list[_RowGroup], rows: list[int], made: torch.Tensor, anchor: float):
+    """The run's kit anchor, or None when no drums are made. MADE (B, n_r, L): the cells being generated."""
+    if DRUM_PITCH_ROW not in rows:
+        return None
+    d = rows.index(DRUM_PITCH_ROW)
+    group = next(g for g in groups if g.start <= d < g.stop)
+    local = d - group.start
+    head = (group.head[0][local : local + 1], group.head[1][local : local + 1])
+    return _GroupAnchor(group, local, KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor))
+
+
 def _chunks(b_size: int, group: _RowGroup, length: int) -> list[slice]:
     """Batch slices small enough that one slice's (b, n_g, L, K) log-probabilities stay near 256 MB."""
     n_g, width = group.ids.shape
@@ -345,8 +378,9 @@ def _confidence(denoiser, feats, groups: list[_RowGroup]) -> torch.Tensor:
     return torch.cat(parts, dim=1)
 
 
-def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=None) -> torch.Tensor:
-    """(B, n_r, L) ids drawn for every cell of feats; REPEAT: (neighbour hits, bias) of the drum repeat bias."""
+def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=None, kit_bias=None) -> torch.Tensor:
+    """(B, n_r, L) ids drawn for every cell of feats; REPEAT: (neighbour hits, bias) of the drum repeat bias;
+    KIT_BIAS: (group, (B, n_g, K) log-odds of its rows' ids) of the kit anchor."""
     b_size, _, length, _ = feats.shape
     parts = []
     for g in groups:
@@ -357,6 +391,8 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=Non
             log_probs = denoiser.row_log_probs(rows[c], g.head)
             if repeat is not None:
                 log_probs = log_probs + _repeat_bias(g.ids[None, :, None], repeat[0][c, g.start : g.stop], repeat[1])
+            if kit_bias is not None and kit_bias[0] is g:
+                log_probs = log_probs + kit_bias[1][c, :, None, :]
             picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
@@ -364,7 +400,7 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=Non
 
 
 def _draw_chosen(
-    denoiser, feats, groups: list[_RowGroup], chosen, most: int, options, gen, repeat=None
+    denoiser, feats, groups: list[_RowGroup], chosen, most: int, options, gen, repeat=None, kit_bias=None
 ) -> torch.Tensor:
     """(B, n_r, L) ids drawn for the CHOSEN cells (other cells get any id): at most MOST per sample.
 
@@ -385,6 +421,8 @@ def _draw_chosen(
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
         if repeat is not None:
             log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, repeat[1])
+        if kit_bias is not None and kit_bias[0] is g:
+            log_probs = log_probs + kit_bias[1].gather(1, local[..., None].expand(-1, -1, width))
         rest = None if g.rest is None else g.rest[local]
         picked = g.ids[
             local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)

@@ -1,0 +1,104 @@
+"""The kit anchor: a made drum part keeps the mix of kit pieces the network expects at the first call."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import torch
+from test_sampler import VOCAB, FakeDenoiser, _task
+
+from getmusic_cli.model.kit_anchor import CLAMP, KitAnchor, piece_counts, shift
+from getmusic_cli.model.sampler import SamplerOptions, sample
+from getmusic_cli.score.drumkit import KIT_PIECES, kit_piece
+from getmusic_cli.score.tracks import pitch_row
+
+KICK, SNARE, HAT, CYMBAL = (KIT_PIECES.index(p) for p in ("kick", "snare", "hat", "cymbal"))
+DRUMS = pitch_row("drums")
+
+
+def test_piece_counts_count_every_piece_a_drum_id_strikes():
+    vocab = VOCAB.build({"drums": Counter({(36, 42): 5, (36, 38, 49): 3})})
+    ids = torch.as_tensor(
+        [vocab.id(t) for t in ("D164 170", "D164 166 177", "D170", "D209")] + [vocab.pad_id, vocab.id("D")]
+    )
+    counts = piece_counts(vocab, ids)
+    assert counts[0].tolist() == [1, 0, 1, 0, 0, 0]  # kick + closed hat
+    assert counts[1].tolist() == [1, 1, 0, 0, 1, 0]  # kick + snare + crash
+    assert counts[2, HAT] == 1 and counts[2].sum() == 1
+    assert counts[3, KIT_PIECES.index("other")] == 1  # GM 81, open triangle
+    assert counts[4:].sum() == 0  # silence and a chord root strike nothing
+
+
+def test_shift_pushes_each_piece_back_towards_the_first_calls_expectation():
+    first = torch.tensor([[10.0, 4.0, 10.0, 0.0, 5.0, 0.0]])
+    now = torch.tensor([[10.0, 4.0, 20.0, 0.0, 1.0, 0.0]])
+    s = shift(first, now, 1.0)[0]
+    assert s[KICK] == 0 and s[SNARE] == 0
+    assert s[HAT] < 0 < s[CYMBAL]
+    assert torch.allclose(shift(first, now, 2.0), 2 * shift(first, now, 1.0))
+    assert shift(torch.tensor([[1000.0]]), torch.tensor([[0.0]]), 1.0).item() == CLAMP
+
+
+class _Probs:
+    """A network whose drum row gives the log-probabilities passed as features."""
+
+    def row_log_probs(self, features, head):
+        return features
+
+
+def test_the_anchor_is_silent_at_the_first_call_and_then_opposes_the_drift():
+    vocab = VOCAB
+    ids = torch.as_tensor([vocab.pad_id, vocab.id("D164"), vocab.id("D170"), vocab.id("D177")])  # -, kick, hat, crash
+    made = torch.ones((1, 8))
+    anchor = KitAnchor(vocab, 0, ids, None, made, 1.0)
+
+    def call(p):
+        return anchor.bias(_Probs(), torch.tensor(p).log().expand(1, 1, 8, 4))
+
+    assert torch.equal(call([0.4, 0.2, 0.2, 0.2]), torch.zeros(1, 4))
+    bias = call([0.4, 0.2, 0.35, 0.05])[0]  # the hat grows at the crash's cost
+    assert bias[0] == 0 and abs(bias[1]) < 1e-6
+    assert bias[2] < 0 < bias[3]
+
+
+def _kit_shares(tokens: torch.Tensor) -> torch.Tensor:
+    counts = Counter()
+    for id_ in tokens[:, DRUMS].reshape(-1).tolist():
+        token = VOCAB.token(id_)
+        if token[:1] == "D" and token[1:2].isdigit():
+            counts.update(kit_piece(p) for p in VOCAB.parse_pitch_token(token)[1])
+    total = sum(counts.values())
+    return torch.tensor([counts[p] / total for p in KIT_PIECES])
+
+
+def test_made_drums_keep_the_first_calls_kit_and_nothing_else_changes():
+    """The fake network's drum distribution drifts with t; with the anchor the drawn kit is nearer what its
+    first call expected than without it. Without drums to make, the anchor changes nothing."""
+    tokens, condition = _task(b=256)
+    den = FakeDenoiser()
+
+    def made(anchor: float) -> torch.Tensor:
+        return sample(den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0, kit_anchor=anchor))
+
+    plain, anchored = made(0.0), made(1.0)
+    head = den.head_weight[VOCAB.allowed_ids(DRUMS)]
+    first = torch.softmax(den.cell_features(tokens.shape[-1], den.config.num_timesteps - 1)[DRUMS] @ head.T, -1)
+    expected = Counter()
+    for k, id_ in enumerate(VOCAB.allowed_ids(DRUMS)):
+        token = VOCAB.token(int(id_))
+        if token[:1] == "D" and token[1:2].isdigit():
+            expected[kit_piece(VOCAB.parse_pitch_token(token)[1][0])] += float(first[: tokens.shape[-1] - 4, k].sum())
+    expected = torch.tensor([expected[p] for p in KIT_PIECES])
+    expected = expected / expected.sum()
+    tv = lambda shares: 0.5 * float((shares - expected).abs().sum())  # noqa: E731
+    assert tv(_kit_shares(anchored)) < 0.8 * tv(_kit_shares(plain))  # one step per call: a first-order fix
+
+    bass_only = tokens.clone()
+    bass_only[:, 4:6] = VOCAB.empty_id
+    again = [sample(den, VOCAB, bass_only, condition, SamplerOptions(steps=6, seed=0, kit_anchor=a)) for a in (0, 1)]
+    assert torch.equal(again[0], again[1])
+    # The model's setting is the default of a run.
+    den_anchored = FakeDenoiser()
+    den_anchored.config = dataclasses.replace(den_anchored.config, drum_kit_anchor=1.0)
+    assert torch.equal(sample(den_anchored, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0)), anchored)
