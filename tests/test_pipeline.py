@@ -105,6 +105,19 @@ def test_drum_repeat_makes_the_bars_of_made_drums_alike(tmp_path):
     assert bar_to_bar(50.0) > bar_to_bar(None) + 0.1  # the random debug network alone hardly repeats
 
 
+def test_kit_anchor_reaches_the_drums_and_only_them(tmp_path):
+    src = write_song(tmp_path / "song.mid", drums=False)
+
+    def made(kit_anchor, classes):
+        out = tmp_path / f"anchor-{kit_anchor}-{'-'.join(classes)}.mid"
+        Generator(Options(model="debug", steps=4, seed=1, kit_anchor=kit_anchor)).generate(src, classes, None, [out])
+        return out.read_bytes()
+
+    # The random debug network hardly drifts between calls: only a huge anchor moves a draw (its own is 0).
+    assert made(1000.0, ["drums"]) != made(None, ["drums"])
+    assert made(1000.0, ["bass"]) == made(None, ["bass"])
+
+
 def test_infill_changes_only_chosen_bars_and_tracks(tmp_path, generator):
     src = write_song(tmp_path / "song.mid", bars=8)
     [result] = generator.infill(src, "3-4", ["bass", "piano"])
@@ -185,6 +198,7 @@ def test_parse_bars():
         (["--make", "bass", "--keep", "guitar"], "no guitar"),
         (["--make", ""], "nothing to make"),
         (["--make", "drums", "--drum-repeat", "-1"], "--drum-repeat must be 0 or more"),
+        (["--make", "drums", "--kit-anchor", "-1"], "--kit-anchor must be 0 or more"),
     ],
 )
 def test_cli_bad_requests_are_one_line(tmp_path, cli, args, message):

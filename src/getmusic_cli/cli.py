@@ -99,6 +99,12 @@ _drum_repeat_opt = typer.Option(
     help="How strongly made drums keep the hits the same place in the bars around holds (log-odds: 0 = as the "
     "network draws them, 2-3 = a steadier groove; default: the model's).",
 )
+_kit_anchor_opt = typer.Option(
+    None,
+    "--kit-anchor",
+    help="How strongly made drums keep the mix of kit pieces the network expects before it draws any (0 = as "
+    "the network draws them, 1 = keep it; default: the model's).",
+)
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
@@ -151,14 +157,16 @@ def _options(
     threads=None,
     int8=False,
     drum_repeat=None,
+    kit_anchor=None,
 ):
-    from getmusic_cli.pipeline import Options, check_drum_repeat, parse_programs
+    from getmusic_cli.pipeline import Options, check_drum_repeat, check_kit_anchor, parse_programs
     from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
         raise GetMusicError("--chords and --no-chords cannot be used together")
     check_drum_repeat(drum_repeat)
+    check_kit_anchor(kit_anchor)
     return Options(
         model=model,
         device=device,
@@ -179,6 +187,7 @@ def _options(
         threads=threads,
         int8=int8,
         drum_repeat=drum_repeat,
+        kit_anchor=kit_anchor,
     )
 
 
@@ -296,6 +305,7 @@ def generate(
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
+    kit_anchor: float = _kit_anchor_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -349,6 +359,7 @@ def generate(
         threads=threads,
         int8=int8,
         drum_repeat=drum_repeat,
+        kit_anchor=kit_anchor,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -377,6 +388,7 @@ def infill(
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
+    kit_anchor: float = _kit_anchor_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -426,6 +438,7 @@ def infill(
         threads=threads,
         int8=int8,
         drum_repeat=drum_repeat,
+        kit_anchor=kit_anchor,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -615,6 +628,7 @@ def evaluate(
     temperature: float = _temp_opt,
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
+    kit_anchor: float = _kit_anchor_opt,
     device: str = _device_opt,
     threads: int = _threads_opt,
     backend: str = _backend_opt,
@@ -651,6 +665,7 @@ def evaluate(
         temperature=temperature,
         top_p=top_p,
         drum_repeat=drum_repeat,
+        kit_anchor=kit_anchor,
         threads=threads,
         backend=backend,
         int8=int8,

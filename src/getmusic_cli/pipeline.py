@@ -52,6 +52,7 @@ class Options:
     temperature: float = 1.0
     top_p: float = 1.0
     drum_repeat: float | None = None  # log-odds for a made drum hit the neighbouring bars hold; None = the model's
+    kit_anchor: float | None = None  # strength of the drums' kit anchor; None = the model's
     variations: int = 1
     chords: str | None = None  # "Am F C G": one chord per bar, cycled
     no_chords: bool = False
@@ -329,6 +330,7 @@ class Generator:
             temperature=self.options.temperature,
             top_p=self.options.top_p,
             drum_repeat=self.options.drum_repeat,
+            kit_anchor=self.options.kit_anchor,
             seed=self.options.seed,
             allowed_ids=allowed_pitch_ids(self.vocab, class_ranges(self.options.ranges), score.pitch_shift),
         )
@@ -474,8 +476,17 @@ def _write(song: Song, tracks: list[OutTrack], path: Path, overwrite: bool) -> l
 
 def check_drum_repeat(value: float | None) -> None:
     """--drum-repeat is log-odds added for a hit the bars around hold: a negative one would push grooves apart."""
+    _check_strength("--drum-repeat", value, "log-odds; 2-3 steadies the drums")
+
+
+def check_kit_anchor(value: float | None) -> None:
+    """--kit-anchor scales a pull back to the expected kit: a negative one would push the kit away from it."""
+    _check_strength("--kit-anchor", value, "1 keeps the kit the network expects")
+
+
+def _check_strength(flag: str, value: float | None, hint: str) -> None:
     if value is not None and not 0 <= value < float("inf"):
-        raise GetMusicError(f"--drum-repeat must be 0 or more (log-odds; 2-3 steadies the drums), not {value}")
+        raise GetMusicError(f"{flag} must be 0 or more ({hint}), not {value}")
 
 
 def parse_programs(items: list[str]) -> dict[str, int]:

@@ -33,7 +33,7 @@ import numpy as np
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.eval import metrics, musician, rule
 from getmusic_cli.eval.meter import BarGrid
-from getmusic_cli.pipeline import check_drum_repeat
+from getmusic_cli.pipeline import check_drum_repeat, check_kit_anchor
 from getmusic_cli.score.conditioning import (
     CHORDS_KEPT,
     CHORDS_NONE,
@@ -82,6 +82,7 @@ class EvalOptions:
     temperature: float = 1.0  # sampler settings, for the model and the random reference alike
     top_p: float = 1.0
     drum_repeat: float | None = None  # the drum repeat bias; None = the model's
+    kit_anchor: float | None = None  # the drums' kit anchor; None = the model's
     shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
     backend: str = "torch"  # the model under test's back end (the debug reference always runs in torch)
@@ -350,7 +351,7 @@ def _run_network(
         allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
         opts = SamplerOptions(
             steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
-            allowed_ids=allowed, drum_repeat=options.drum_repeat,
+            allowed_ids=allowed, drum_repeat=options.drum_repeat, kit_anchor=options.kit_anchor,
         )  # fmt: skip
         result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
@@ -492,6 +493,7 @@ def _check(options: EvalOptions) -> None:
     if options.shuffles < 1:
         raise GetMusicError("--shuffles must be at least 1")
     check_drum_repeat(options.drum_repeat)
+    check_kit_anchor(options.kit_anchor)
     if options.chords not in CHORD_LABELS:
         raise GetMusicError(f"chords must be one of {', '.join(CHORD_LABELS)}, not {options.chords!r}")
 
@@ -570,7 +572,7 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "pitch_top_p": config.pitch_top_p,
         "drum_repeat": config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat,
         "drum_refine_passes": config.drum_refine_passes,
-        "drum_kit_anchor": config.drum_kit_anchor,
+        "drum_kit_anchor": config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor,
         "windows": options.windows,
         "split": options.split,
         "backend": options.backend,
