@@ -527,6 +527,7 @@
       temperature: value("temperature"),
       top_p: value("top_p"),
       drum_repeat: value("drum_repeat"),
+      kit_anchor: value("kit_anchor"),
       variations: value("variations"),
       chords: chordMode === "given" ? value("chords") : "",
       no_chords: chordMode === "off",
