@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
+from pathlib import Path
 
 import miditoolkit
 import pytest
@@ -22,6 +25,21 @@ def test_shipped_files_match_the_registry():
         assert len(data) == f.size, f.name
         assert hashlib.sha256(data).hexdigest() == f.sha256, f.name
     assert entry.size < 25 * 2**20
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_card_and_settings_are_the_recipes():
+    """install_bundle.py copies training/MODEL_CARD.md and applies shipped_settings.py: the package holds both."""
+    entry = load_registry().get("default")
+    card = next(f for f in entry.files if f.name == "MODEL_CARD.md").package_path()
+    assert card.read_text() == (REPO / "training/MODEL_CARD.md").read_text()
+    spec = importlib.util.spec_from_file_location("shipped", REPO / "training/default/shipped_settings.py")
+    shipped = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shipped)
+    config = json.loads(next(f for f in entry.files if f.name == "config.json").package_path().read_text())
+    assert shipped.apply(config) == config
 
 
 def test_default_model_is_the_one_used_without_model():

@@ -16,11 +16,13 @@ from pathlib import Path
 
 repo = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(repo / "training"))
+sys.path.insert(0, str(repo / "training/default"))
+import shipped_settings  # noqa: E402
 from build_corpus import LICENCE_ORDER  # noqa: E402
 
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
 manifests = [Path(p) for p in sys.argv[2:]] or [repo / "corpus-band/manifest.json"]
-VERSION = "6"
+VERSION = "7"
 present = {json.loads(m.read_text())["strongest_licence"] for m in manifests}
 strongest = next(licence for licence in LICENCE_ORDER if licence in present)
 dst = repo / "src/getmusic_cli/assets/default"
@@ -28,11 +30,8 @@ dst.mkdir(parents=True, exist_ok=True)
 for name in ("vocab.txt", "model.safetensors"):
     shutil.copyfile(src / name, dst / name)
 cfg = json.loads((src / "config.json").read_text())
+cfg = shipped_settings.apply(cfg)
 cfg["name"] = "default"
-cfg["sample_steps"] = 50  # 32 bars x 2 tracks in about 10 s on 2 CPU cores
-# Chosen on held-out pieces and band renders (training/README.md): the bass back in key and on chord tones,
-# with the parts as dense as without it.
-cfg["pitch_top_p"] = 0.8
 cfg["licence"] = (
     f"{strongest} (weights, from the training data: mma grooves GPL-2.0-or-later, Simutrans songs Artistic-1.0, "
     "Freedoom BSD-3-Clause, public domain)"
