@@ -10,7 +10,7 @@ from test_sampler import VOCAB, FakeDenoiser, _task
 
 from getmusic_cli.model.kit_anchor import CLAMP, KitAnchor, piece_counts, shift
 from getmusic_cli.model.sampler import SamplerOptions, sample
-from getmusic_cli.score.drumkit import KIT_PIECES, kit_piece
+from getmusic_cli.score.drumkit import KIT_PIECES
 from getmusic_cli.score.tracks import pitch_row
 
 KICK, SNARE, HAT, CYMBAL = (KIT_PIECES.index(p) for p in ("kick", "snare", "hat", "cymbal"))
@@ -48,10 +48,8 @@ class _Probs:
 
 
 def test_the_anchor_is_silent_at_the_first_call_and_then_opposes_the_drift():
-    vocab = VOCAB
-    ids = torch.as_tensor([vocab.pad_id, vocab.id("D164"), vocab.id("D170"), vocab.id("D177")])  # -, kick, hat, crash
-    made = torch.ones((1, 8))
-    anchor = KitAnchor(vocab, 0, ids, None, made, 1.0)
+    ids = torch.as_tensor([VOCAB.pad_id, VOCAB.id("D164"), VOCAB.id("D170"), VOCAB.id("D177")])  # -, kick, hat, crash
+    anchor = KitAnchor(VOCAB, 0, ids, None, torch.ones((1, 8)), 1.0)
 
     def call(p):
         return anchor.bias(_Probs(), torch.tensor(p).log().expand(1, 1, 8, 4))
@@ -62,14 +60,9 @@ def test_the_anchor_is_silent_at_the_first_call_and_then_opposes_the_drift():
     assert bias[2] < 0 < bias[3]
 
 
-def _kit_shares(tokens: torch.Tensor) -> torch.Tensor:
-    counts = Counter()
-    for id_ in tokens[:, DRUMS].reshape(-1).tolist():
-        token = VOCAB.token(id_)
-        if token[:1] == "D" and token[1:2].isdigit():
-            counts.update(kit_piece(p) for p in VOCAB.parse_pitch_token(token)[1])
-    total = sum(counts.values())
-    return torch.tensor([counts[p] / total for p in KIT_PIECES])
+def _kit_shares(ids: torch.Tensor) -> torch.Tensor:
+    counts = piece_counts(VOCAB, ids.reshape(-1)).sum(0)
+    return counts / counts.sum()
 
 
 def test_made_drums_keep_the_first_calls_kit_and_nothing_else_changes():
@@ -82,17 +75,15 @@ def test_made_drums_keep_the_first_calls_kit_and_nothing_else_changes():
         return sample(den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0, kit_anchor=anchor))
 
     plain, anchored = made(0.0), made(1.0)
-    head = den.head_weight[VOCAB.allowed_ids(DRUMS)]
-    first = torch.softmax(den.cell_features(tokens.shape[-1], den.config.num_timesteps - 1)[DRUMS] @ head.T, -1)
-    expected = Counter()
-    for k, id_ in enumerate(VOCAB.allowed_ids(DRUMS)):
-        token = VOCAB.token(int(id_))
-        if token[:1] == "D" and token[1:2].isdigit():
-            expected[kit_piece(VOCAB.parse_pitch_token(token)[1][0])] += float(first[: tokens.shape[-1] - 4, k].sum())
-    expected = torch.tensor([expected[p] for p in KIT_PIECES])
+    ids = torch.as_tensor(VOCAB.allowed_ids(DRUMS))
+    first = torch.softmax(
+        den.cell_features(tokens.shape[-1], den.config.num_timesteps - 1)[DRUMS] @ den.head_weight[ids].T, -1
+    )
+    expected = first[: tokens.shape[-1] - 4].sum(0) @ piece_counts(VOCAB, ids)  # the made columns
     expected = expected / expected.sum()
     tv = lambda shares: 0.5 * float((shares - expected).abs().sum())  # noqa: E731
-    assert tv(_kit_shares(anchored)) < 0.8 * tv(_kit_shares(plain))  # one step per call: a first-order fix
+    # One log-odds step per call is a first-order fix: nearer, not exact.
+    assert tv(_kit_shares(anchored[:, DRUMS])) < 0.8 * tv(_kit_shares(plain[:, DRUMS]))
 
     bass_only = tokens.clone()
     bass_only[:, 4:6] = VOCAB.empty_id
