@@ -35,7 +35,7 @@ def _cell(value: float | None, se: float | None, signed: bool = False) -> str:
     return text if se is None else f"{text} ± {se:.3f}"
 
 
-def _table(report: EvalReport, title: str, names: list[str], labels: list[str], diffs=SHOWN_DIFFS):
+def _table(report: EvalReport, title: str | None, names: list[str], labels: list[str], diffs=SHOWN_DIFFS):
     from rich.table import Table
 
     table = Table(title=title)
@@ -79,13 +79,16 @@ def _drawn(sampling: dict) -> str:
 
 
 def render_tables(report: EvalReport) -> list:
-    """The paper's four metrics, then one table per made class with its musician's metrics."""
+    """What was run (a line of its own: a table's title wraps at the table's width, which a narrow terminal
+    crops), the paper's four metrics, then one table per made class with its musician's metrics."""
+    from rich.text import Text
+
     windows = report.summary.get(SYSTEM_MODEL, {}).get("windows", 0)
     head = (
         f"keep {', '.join(report.keep) or '-'} → make {', '.join(report.make)} "
         f"({len(report.songs)} songs, {windows} windows; {CHORD_LABELS[report.chords]}{_drawn(report.sampling)})"
     )
-    tables = [_table(report, head, list(PAPER_METRICS), [PAPER_LABELS[m] for m in PAPER_METRICS])]
+    tables = [Text(head), _table(report, None, list(PAPER_METRICS), [PAPER_LABELS[m] for m in PAPER_METRICS])]
     summary = report.summary[SYSTEM_MODEL]
     for cls in made_classes(report):
         names = [f"{cls}.{m}" for m in CLASS_LABELS if f"{cls}.{m}" in summary]
