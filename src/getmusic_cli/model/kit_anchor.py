@@ -13,7 +13,6 @@ from __future__ import annotations
 import torch
 
 from getmusic_cli.score.drumkit import KIT_PIECES, kit_piece
-from getmusic_cli.score.tracks import TOKEN_PREFIX
 
 CLAMP = 3.0  # log-odds: no piece is pushed by more than e^3 (about 20 x) either way
 SMOOTH = 0.5  # hits added to both expectations, so a piece the part hardly holds is not pushed hard
@@ -23,12 +22,11 @@ def piece_counts(vocab, ids: torch.Tensor) -> torch.Tensor:
     """(K, pieces): how often each drum id of ids (K,) strikes each kit piece (a drum id may be a group of
     hits); ids that are no drum hit (silence, padding) strike none."""
     counts = torch.zeros((len(ids), len(KIT_PIECES)))
+    first, last = vocab.pitch_range("drums")
     for k, id_ in enumerate(ids.tolist()):
-        token = vocab.token(id_)
-        if token[:1] != TOKEN_PREFIX["drums"] or not token[1:2].isdigit():  # silence, padding, a chord root
-            continue
-        for pitch in vocab.parse_pitch_token(token)[1]:
-            counts[k, KIT_PIECES.index(kit_piece(pitch))] += 1
+        if first <= id_ <= last:
+            for pitch in vocab.parse_pitch_token(vocab.token(id_))[1]:
+                counts[k, KIT_PIECES.index(kit_piece(pitch))] += 1
     return counts.to(ids.device)
 
 
