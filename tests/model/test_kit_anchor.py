@@ -8,7 +8,7 @@ from collections import Counter
 import torch
 from test_sampler import VOCAB, FakeDenoiser, _task
 
-from getmusic_cli.model.kit_anchor import CLAMP, KitAnchor, piece_counts, shift
+from getmusic_cli.model.kit_anchor import CLAMP, MIN_KEPT_HITS, KitAnchor, kept_kit, piece_counts, shift
 from getmusic_cli.model.sampler import SamplerOptions, sample
 from getmusic_cli.score.drumkit import KIT_PIECES
 from getmusic_cli.score.tracks import pitch_row
@@ -30,6 +30,24 @@ def test_piece_counts_count_every_piece_a_drum_id_strikes():
     assert counts[4:].sum() == 0  # silence and a chord root strike nothing
 
 
+def test_kept_kit_scales_the_song_drums_hits_to_the_made_cells():
+    vocab = VOCAB.build({"drums": Counter({(36, 38): 5})})
+    kick_snare, hat = vocab.id("D164 166"), vocab.id("D170")
+    drums = torch.full((3, 40), vocab.pad_id)  # silent where nothing is written
+    made = torch.zeros((3, 40), dtype=torch.bool)
+    made[:, 20:30] = True  # 10 cells to make
+    kept = torch.zeros((3, 40), dtype=torch.bool)
+    kept[:, :20] = True  # the song's own drums; cells 30-39 hold an earlier window's, which do not count
+    drums[:, 30:] = hat
+    drums[0, :20:2] = kick_snare  # sample 0: 20 kept cells, 10 kick + 10 snare + 10 hat hits
+    drums[0, 1:20:2] = hat
+    drums[1, : MIN_KEPT_HITS - 1] = hat  # sample 1: too few kept hits to say what the kit is
+    kept[2] = False  # sample 2: no drums of the song's own
+    target = kept_kit(vocab, drums, kept, made)
+    assert torch.allclose(target[0], torch.tensor([5.0, 5.0, 5.0, 0, 0, 0]))  # half a hit of each per cell
+    assert target[1:].isnan().all()
+
+
 def test_shift_pushes_each_piece_back_towards_the_first_calls_expectation():
     first = torch.tensor([[10.0, 4.0, 10.0, 0.0, 5.0, 0.0]])
     now = torch.tensor([[10.0, 4.0, 20.0, 0.0, 1.0, 0.0]])
@@ -49,7 +67,7 @@ class _Probs:
 
 def test_the_anchor_is_silent_at_the_first_call_and_then_opposes_the_drift():
     ids = torch.as_tensor([VOCAB.pad_id, VOCAB.id("D164"), VOCAB.id("D170"), VOCAB.id("D177")])  # -, kick, hat, crash
-    anchor = KitAnchor(VOCAB, 0, ids, None, torch.ones((1, 8)), 1.0)
+    anchor = KitAnchor(VOCAB, 0, ids, None, torch.ones((1, 8)), 1.0, torch.full((1, 6), float("nan")))
 
     def call(p):
         return anchor.bias(_Probs(), torch.tensor(p).log().expand(1, 1, 8, 4))
@@ -93,3 +111,34 @@ def test_made_drums_keep_the_first_calls_kit_and_nothing_else_changes():
     den_anchored = FakeDenoiser()
     den_anchored.config = dataclasses.replace(den_anchored.config, drum_kit_anchor=1.0)
     assert torch.equal(sample(den_anchored, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0)), anchored)
+
+
+def test_kept_drum_bars_set_the_kit_of_the_made_ones():
+    """Infill-like: the first 32 of 64 drum cells are kept. Kept bars full of snares pull the made cells
+    towards snares; kept bars that are silent say nothing, and the first call's kit is kept instead."""
+    length = 64
+    tokens = torch.full((64, 14, length), VOCAB.empty_id)
+    condition = torch.zeros(tokens.shape, dtype=torch.bool)
+    for row in (0, 1, 12, 13):  # a lead and chords, all one token each
+        tokens[:, row], condition[:, row] = int(VOCAB.allowed_ids(row)[1]), True
+    snare, duration = VOCAB.id("D166"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
+    den = FakeDenoiser()
+
+    def made(kept_id: int, songs_own: bool = True) -> torch.Tensor:
+        t, c = tokens.clone(), condition.clone()
+        t[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
+        t[:, DRUMS, :32], t[:, DRUMS + 1, :32] = kept_id, duration
+        c[:, DRUMS : DRUMS + 2, :32] = True
+        song = c.clone()
+        if not songs_own:  # as if an earlier window had made the kept drums
+            song[:, DRUMS : DRUMS + 2] = False
+        out = sample(den, VOCAB, t, c, SamplerOptions(steps=6, seed=0, kit_anchor=1.0), song_cells=song)
+        return out[:, DRUMS, 32:]
+
+    def snare_share(ids: torch.Tensor) -> float:
+        counts = piece_counts(VOCAB, ids.reshape(-1)).sum(0)
+        return float(counts[SNARE] / counts.sum())
+
+    assert snare_share(made(snare)) > snare_share(made(VOCAB.pad_id)) + 0.2
+    # Snares an earlier window made are no target: the first call's kit is kept, as over silent bars.
+    assert torch.equal(made(snare, songs_own=False), made(VOCAB.pad_id))

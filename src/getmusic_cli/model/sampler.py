@@ -7,8 +7,9 @@ every generated cell jointly from the network's p(x_0 | x_1), as the original do
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
 left as the network gives them). A model whose config sets ``drum_repeat_bias`` has every drum draw favour the
 hit the same place in the neighbouring bars holds, and one that sets ``drum_kit_anchor`` has every drum draw keep
-the kit the first call expected (model/kit_anchor.py). A model whose config sets ``drum_refine_passes`` then makes
-that many more calls, each hiding REFINE_SHARE of the made drum columns again and redrawing them given the rest.
+the kit the first call expected, or that of the song's own kept drum bars (model/kit_anchor.py). A model whose
+config sets ``drum_refine_passes`` then makes that many more calls, each hiding REFINE_SHARE of the made drum
+columns again and redrawing them given the rest.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
 generate.
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from getmusic_cli.model.kit_anchor import KitAnchor
+from getmusic_cli.model.kit_anchor import KitAnchor, kept_kit
 from getmusic_cli.score.timeline import positions_in_bar
 from getmusic_cli.score.tracks import pitch_row
 
@@ -177,11 +178,14 @@ def sample(
     options: SamplerOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
     bar_position: torch.Tensor | None = None,
+    song_cells: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Fill the [MASK] cells of tokens (B, R, L); returns a new (B, R, L) int64 tensor.
 
     bar_position (B, L) or (L,): each column's place in its bar (``timeline.positions_in_bar``); when not
-    given, bars of 16 columns from column 0.
+    given, bars of 16 columns from column 0. song_cells (B, R, L): the condition cells that hold the song's
+    own material rather than an earlier window's output (the kit anchor reads its target from these); when not
+    given, every condition cell.
     """
     options = options or SamplerOptions()
     if tokens.dim() != 3:
@@ -237,7 +241,8 @@ def sample(
     repeat_bias = float(denoiser.config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat)
     same_place = same_place_columns(bar_position) if repeat_bias and DRUM_PITCH_ROW in rows else None
     anchor = float(denoiser.config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor)
-    kit = _kit_anchor(vocab, groups, rows, target[:, row_index], anchor) if anchor else None
+    song = cond if song_cells is None else song_cells.to(device=device, dtype=torch.bool)
+    kit = _kit_anchor(vocab, groups, rows, source, song, target[:, row_index], anchor) if anchor else None
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     calls = network_calls(denoiser.config, steps)
@@ -348,15 +353,25 @@ class _GroupAnchor:
         return out
 
 
-def _kit_anchor(vocab, groups: list[_RowGroup], rows: list[int], made: torch.Tensor, anchor: float):
-    """The run's kit anchor, or None when no drums are made. MADE (B, n_r, L): the cells being generated."""
+def _kit_anchor(
+    vocab,
+    groups: list[_RowGroup],
+    rows: list[int],
+    source: torch.Tensor,
+    song: torch.Tensor,
+    made: torch.Tensor,
+    anchor: float,
+):
+    """The run's kit anchor, or None when no drums are made. SOURCE (B, R, L): the run's tokens; SONG (B, R,
+    L): its cells that hold the song's own material; MADE (B, n_r, L): the cells being generated."""
     if DRUM_PITCH_ROW not in rows:
         return None
     d = rows.index(DRUM_PITCH_ROW)
     group = next(g for g in groups if g.start <= d < g.stop)
     local = d - group.start
     head = (group.head[0][local : local + 1], group.head[1][local : local + 1])
-    return _GroupAnchor(group, local, KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor))
+    kept = kept_kit(vocab, source[:, DRUM_PITCH_ROW], song[:, DRUM_PITCH_ROW], made[:, d])
+    return _GroupAnchor(group, local, KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor, kept))
 
 
 def _chunks(b_size: int, group: _RowGroup, length: int) -> list[slice]:

@@ -44,6 +44,7 @@ def sample_windows(
 ) -> torch.Tensor:
     """Sample every [MASK] cell of ``tokens`` (B, R, L) window by window; returns the filled tokens."""
     tokens = tokens.clone()
+    song_cells = condition
     condition = condition.clone()
     length = tokens.shape[-1]
     starts = window_starts(length, window, bar_starts or [])
@@ -66,7 +67,14 @@ def sample_windows(
 
         was_masked = part == vocab.mask_id
         out = sample(
-            denoiser, vocab, part, condition[..., start:end], opts, progress=report, bar_position=positions[start:end]
+            denoiser,
+            vocab,
+            part,
+            condition[..., start:end],
+            opts,
+            progress=report,
+            bar_position=positions[start:end],
+            song_cells=song_cells[..., start:end],
         )
         tokens[..., start:end] = out
         # What this window produced is context for the next one.
