@@ -102,8 +102,9 @@ _drum_repeat_opt = typer.Option(
 _kit_anchor_opt = typer.Option(
     None,
     "--kit-anchor",
-    help="How strongly made drums keep the mix of kit pieces the network expects before it draws any (0 = as "
-    "the network draws them, 1 = keep it; default: the model's).",
+    help="How strongly made drums keep the mix of kit pieces the network expects before it draws any, or in "
+    "infill the mix of the song's drum bars around them (0 = as the network draws them, 1 = keep it; default: "
+    "the model's).",
 )
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
