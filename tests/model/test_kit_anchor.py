@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 
 import torch
 from test_sampler import VOCAB, FakeDenoiser, _task
 
-from getmusic_cli.model.kit_anchor import CLAMP, MIN_KEPT_HITS, KitAnchor, kept_kit, piece_counts, shift
+from getmusic_cli.model.kit_anchor import (
+    CLAMP,
+    MIN_KEPT_HITS,
+    MIN_KEPT_ONSETS,
+    KitAnchor,
+    kept_kit,
+    kept_places,
+    piece_counts,
+    place_of,
+    shift,
+)
 from getmusic_cli.model.sampler import SamplerOptions, sample
 from getmusic_cli.score.drumkit import KIT_PIECES
 from getmusic_cli.score.tracks import pitch_row
@@ -72,8 +83,8 @@ def test_the_anchor_is_silent_at_the_first_call_and_then_opposes_the_drift():
     def call(p):
         return anchor.bias(_Probs(), torch.tensor(p).log().expand(1, 1, 8, 4))
 
-    assert torch.equal(call([0.4, 0.2, 0.2, 0.2]), torch.zeros(1, 4))
-    bias = call([0.4, 0.2, 0.35, 0.05])[0]  # the hat grows at the crash's cost
+    assert torch.equal(call([0.4, 0.2, 0.2, 0.2]), torch.zeros(1, 1, 4))  # alike over the cells
+    bias = call([0.4, 0.2, 0.35, 0.05])[0, 0]  # the hat grows at the crash's cost
     assert bias[0] == 0 and abs(bias[1]) < 1e-6
     assert bias[2] < 0 < bias[3]
 
@@ -142,3 +153,66 @@ def test_kept_drum_bars_set_the_kit_of_the_made_ones():
     assert snare_share(made(snare)) > snare_share(made(VOCAB.pad_id)) + 0.2
     # Snares an earlier window made are no target: the first call's kit is kept, as over silent bars.
     assert torch.equal(made(snare, songs_own=False), made(VOCAB.pad_id))
+
+
+def test_places_and_the_kept_tracks_mix_of_them():
+    places = place_of(torch.arange(16)[None])
+    assert places[0].tolist() == [0, 2, 1, 2] * 4  # beat, 16th, 8th between, 16th
+    onsets = torch.zeros((2, 32), dtype=torch.bool)
+    onsets[0, ::2] = True  # 8ths: 8 on beats, 8 between
+    onsets[1, :: 4 * MIN_KEPT_ONSETS] = True  # too few to say what the song's grid is
+    mix = kept_places(onsets, place_of(torch.arange(32)[None] % 16).expand(2, -1))
+    assert mix[0].tolist() == [0.5, 0.5, 0.0]
+    assert mix[1].isnan().all()
+
+
+def test_the_onset_anchor_aims_half_way_to_the_kept_tracks_places():
+    """Every cell has the same chances, so the first call's onsets are spread as the places are (4 beats, 4
+    8ths, 8 16ths of 16). The kept tracks play on beats only: the target moves half-way towards them, so hits
+    are pushed onto the beats and off the 16ths at once, and the silent id is left alone."""
+    ids = torch.as_tensor([VOCAB.pad_id, VOCAB.id("D164"), VOCAB.id("D170")])  # -, kick, hat
+    places = place_of(torch.arange(16)[None])
+    on_beats = torch.tensor([[1.0, 0.0, 0.0]])
+    nan = torch.full((1, 6), float("nan"))
+    anchor = KitAnchor(VOCAB, 0, ids, None, torch.ones((1, 16)), 0.0, nan, 1.0, places, on_beats)
+    even = torch.tensor([0.5, 0.25, 0.25]).log().expand(1, 1, 16, 3)
+    bias = anchor.bias(_Probs(), even)[0]
+    assert torch.equal(bias[:, 0], torch.zeros(16))
+    assert torch.equal(bias[:, 1], bias[:, 2])  # a hit is a hit, whatever the piece
+    assert bias[0, 1] > 0 > bias[2, 1] and bias[1, 1] < 0  # beat up; 8th between and 16th down
+    # Without a kept mix the target is the first call's own: nothing to push at the first call.
+    no_mix = torch.full((1, 3), float("nan"))
+    alone = KitAnchor(VOCAB, 0, ids, None, torch.ones((1, 16)), 0.0, nan, 1.0, places, no_mix)
+    assert torch.equal(alone.bias(_Probs(), even), torch.zeros(1, 16, 3))
+
+
+def _beat_share(drums: torch.Tensor) -> float:
+    hits = (piece_counts(VOCAB, drums.reshape(-1)).sum(1) > 0).reshape(drums.shape)
+    return float(hits[:, ::4].sum() / hits.sum())
+
+
+def test_made_drums_follow_the_kept_tracks_onto_the_beats():
+    """A lead that starts its notes on the beats only: with the onset anchor the made drums put a larger share
+    of their hits on the beats. Without drums to make, nothing changes."""
+    length = 64  # 16 beats: enough kept onsets to say where the song's notes fall
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.full((32, 14, length), VOCAB.empty_id)
+    condition = torch.zeros(tokens.shape, dtype=torch.bool)
+    for row in (0, 1, 12, 13):  # lead and chords, no silent cells
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        tokens[:, row] = ids[torch.randint(1, len(ids), (32, length), generator=g)]
+        condition[:, row] = True
+    tokens[:, 0, [c for c in range(length) if c % 4]] = VOCAB.pad_id  # the lead holds between beats
+    tokens[:, 2:6] = VOCAB.mask_id
+    den, anchored = FakeDenoiser(), FakeDenoiser()
+    anchored.config = dataclasses.replace(den.config, drum_onset_anchor=1.0)
+    for d in (den, anchored):  # softer chances, silence about as likely as a hit, so that hits can move
+        d.head_weight *= 0.1
+        d.head_bias[VOCAB.pad_id] = math.log(len(VOCAB.allowed_ids(DRUMS)))
+    options = SamplerOptions(steps=6, seed=0)
+    plain, onsets = (sample(d, VOCAB, tokens, condition, options) for d in (den, anchored))
+    assert _beat_share(onsets[:, DRUMS]) > _beat_share(plain[:, DRUMS]) + 0.1
+
+    bass_only = tokens.clone()
+    bass_only[:, 4:6] = VOCAB.empty_id
+    assert torch.equal(*(sample(d, VOCAB, bass_only, condition, options) for d in (den, anchored)))

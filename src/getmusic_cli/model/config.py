@@ -67,6 +67,10 @@ class ModelConfig:
     # (model/kit_anchor.py): drawn a few cells at a time, parts drift towards the hi-hat. 0 = off, as the
     # original.
     drum_kit_anchor: float = 0.0
+    # How strongly a made drum part keeps its mix of onsets on the beat, on the 8th between and on the other 16ths
+    # at the first call's, half-way towards the kept pitched tracks' (model/kit_anchor.py): drawn alone, parts
+    # drift into 16ths. 0 = off, as the original.
+    drum_onset_anchor: float = 0.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

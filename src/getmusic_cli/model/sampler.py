@@ -7,7 +7,9 @@ every generated cell jointly from the network's p(x_0 | x_1), as the original do
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
 left as the network gives them). A model whose config sets ``drum_repeat_bias`` has every drum draw favour the
 hit the same place in the neighbouring bars holds, and one that sets ``drum_kit_anchor`` has every drum draw keep
-the kit the first call expected, or that of the song's own kept drum bars (model/kit_anchor.py). A model whose
+the kit the first call expected, or that of the song's own kept drum bars, and one that sets
+``drum_onset_anchor`` keeps the drums' share of hits on beats, 8ths and 16ths half-way between the first call's
+and the kept tracks' (model/kit_anchor.py). A model whose
 config sets ``drum_refine_passes`` then makes that many more calls, each hiding REFINE_SHARE of the made drum
 columns again and redrawing them given the rest.
 Only the ids allowed in a row are ever scored (Denoiser.row_log_probs), and only in rows that hold cells to
@@ -27,9 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from getmusic_cli.model.kit_anchor import KitAnchor, kept_kit
+from getmusic_cli.model.kit_anchor import KitAnchor, kept_kit, kept_places, place_of
 from getmusic_cli.score.timeline import positions_in_bar
-from getmusic_cli.score.tracks import pitch_row
+from getmusic_cli.score.tracks import INSTRUMENTS, pitch_row
 
 CHORD_ROWS = (12, 13)
 DRUM_PITCH_ROW = pitch_row("drums")
@@ -50,6 +52,7 @@ class SamplerOptions:
     allowed_ids: dict[int, Sequence[int]] | None = None
     drum_repeat: float | None = None  # log-odds of the drum repeat bias; None = the model's drum_repeat_bias
     kit_anchor: float | None = None  # strength of the kit anchor; None = the model's drum_kit_anchor
+    onset_anchor: float | None = None  # strength of the onset anchor; None = the model's drum_onset_anchor
 
 
 def timesteps(n_timesteps: int, steps: int) -> list[int]:
@@ -241,8 +244,12 @@ def sample(
     repeat_bias = float(denoiser.config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat)
     same_place = same_place_columns(bar_position) if repeat_bias and DRUM_PITCH_ROW in rows else None
     anchor = float(denoiser.config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor)
+    onset_anchor = float(denoiser.config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor)
     song = cond if song_cells is None else song_cells.to(device=device, dtype=torch.bool)
-    kit = _kit_anchor(vocab, groups, rows, source, song, target[:, row_index], anchor) if anchor else None
+    kit = None
+    if anchor or onset_anchor:
+        made = target[:, row_index]
+        kit = _kit_anchor(vocab, groups, rows, source, song, made, anchor, onset_anchor, bar_position)
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     calls = network_calls(denoiser.config, steps)
@@ -346,9 +353,9 @@ class _GroupAnchor:
     anchor: KitAnchor
 
     def rows_bias(self, denoiser, feats) -> torch.Tensor:
-        """(B, n_g, K): the anchor's log-odds on the drum row, zero on the group's other rows."""
+        """(B, n_g, L or 1, K): the anchor's log-odds on the drum row, zero on the group's other rows."""
         bias = self.anchor.bias(denoiser, feats)
-        out = bias.new_zeros((bias.shape[0], self.group.stop - self.group.start, bias.shape[1]))
+        out = bias.new_zeros((bias.shape[0], self.group.stop - self.group.start, *bias.shape[1:]))
         out[:, self.local] = bias
         return out
 
@@ -361,9 +368,11 @@ def _kit_anchor(
     song: torch.Tensor,
     made: torch.Tensor,
     anchor: float,
+    onset_anchor: float,
+    bar_position: torch.Tensor,
 ):
-    """The run's kit anchor, or None when no drums are made. SOURCE (B, R, L): the run's tokens; SONG (B, R,
-    L): its cells that hold the song's own material; MADE (B, n_r, L): the cells being generated."""
+    """The run's kit and onset anchor, or None when no drums are made. SOURCE (B, R, L): the run's tokens; SONG
+    (B, R, L): its cells that hold the song's own material; MADE (B, n_r, L): the cells being generated."""
     if DRUM_PITCH_ROW not in rows:
         return None
     d = rows.index(DRUM_PITCH_ROW)
@@ -371,7 +380,25 @@ def _kit_anchor(
     local = d - group.start
     head = (group.head[0][local : local + 1], group.head[1][local : local + 1])
     kept = kept_kit(vocab, source[:, DRUM_PITCH_ROW], song[:, DRUM_PITCH_ROW], made[:, d])
-    return _GroupAnchor(group, local, KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor, kept))
+    places = place_of(bar_position)
+    kept_mix = kept_places(_kept_onsets(vocab, source, song), places)
+    return _GroupAnchor(
+        group,
+        local,
+        KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor, kept, onset_anchor, places, kept_mix),
+    )
+
+
+def _kept_onsets(vocab, source: torch.Tensor, song: torch.Tensor) -> torch.Tensor:
+    """(B, L): columns where a note of the song's own pitched tracks starts."""
+    onsets = torch.zeros((source.shape[0], source.shape[2]), dtype=torch.bool, device=source.device)
+    for instrument in INSTRUMENTS:
+        if instrument == "drums":
+            continue
+        row = pitch_row(instrument)
+        first, last = vocab.pitch_range(instrument)
+        onsets |= song[:, row] & (source[:, row] >= first) & (source[:, row] <= last)
+    return onsets
 
 
 def _chunks(b_size: int, group: _RowGroup, length: int) -> list[slice]:
@@ -395,7 +422,7 @@ def _confidence(denoiser, feats, groups: list[_RowGroup]) -> torch.Tensor:
 
 def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=None, kit_bias=None) -> torch.Tensor:
     """(B, n_r, L) ids drawn for every cell of feats; REPEAT: (neighbour hits, bias) of the drum repeat bias;
-    KIT_BIAS: (group, (B, n_g, K) log-odds of its rows' ids) of the kit anchor."""
+    KIT_BIAS: (group, (B, n_g, L or 1, K) log-odds of its rows' ids) of the kit anchor."""
     b_size, _, length, _ = feats.shape
     parts = []
     for g in groups:
@@ -407,7 +434,7 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=Non
             if repeat is not None:
                 log_probs = log_probs + _repeat_bias(g.ids[None, :, None], repeat[0][c, g.start : g.stop], repeat[1])
             if kit_bias is not None and kit_bias[0] is g:
-                log_probs = log_probs + kit_bias[1][c, :, None, :]
+                log_probs = log_probs + kit_bias[1][c]
             picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
@@ -426,6 +453,7 @@ def _draw_chosen(
     cells = chosen.reshape(b_size, -1).float().topk(most, dim=1).indices  # chosen first; the rest pad the list
     cell_feats = feats.reshape(b_size, -1, embed).gather(1, cells[..., None].expand(-1, -1, embed))
     cell_rows = cells // length  # (B, MOST) index on the scored-row axis
+    cell_columns = cells % length
     if repeat is not None:
         cell_hits = repeat[0].reshape(b_size, n_r * length, 2).gather(1, cells[..., None].expand(-1, -1, 2))
     drawn_ids = torch.zeros_like(cells)
@@ -437,7 +465,9 @@ def _draw_chosen(
         if repeat is not None:
             log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, repeat[1])
         if kit_bias is not None and kit_bias[0] is g:
-            log_probs = log_probs + kit_bias[1].gather(1, local[..., None].expand(-1, -1, width))
+            bias = kit_bias[1]  # (B, n_g, L or 1, K): per cell, or alike over the row
+            spot = local * bias.shape[2] + (cell_columns if bias.shape[2] > 1 else 0)
+            log_probs = log_probs + bias.reshape(b_size, -1, width).gather(1, spot[..., None].expand(-1, -1, width))
         rest = None if g.rest is None else g.rest[local]
         picked = g.ids[
             local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
