@@ -118,6 +118,20 @@ def test_kit_anchor_reaches_the_drums_and_only_them(tmp_path):
     assert made(1000.0, ["bass"]) == made(None, ["bass"])
 
 
+def test_onset_anchor_reaches_the_drums_and_only_them(tmp_path):
+    src = write_song(tmp_path / "song.mid", drums=False)
+
+    def made(onset_anchor, classes):
+        out = tmp_path / f"onsets-{onset_anchor}-{'-'.join(classes)}.mid"
+        options = Options(model="debug", steps=4, seed=1, onset_anchor=onset_anchor)
+        Generator(options).generate(src, classes, None, [out])
+        return out.read_bytes()
+
+    # The debug network's own is 0; a huge anchor pushes every hit towards the kept tracks' places.
+    assert made(1000.0, ["drums"]) != made(None, ["drums"])
+    assert made(1000.0, ["bass"]) == made(None, ["bass"])
+
+
 def test_infill_changes_only_chosen_bars_and_tracks(tmp_path, generator):
     src = write_song(tmp_path / "song.mid", bars=8)
     [result] = generator.infill(src, "3-4", ["bass", "piano"])
@@ -199,6 +213,7 @@ def test_parse_bars():
         (["--make", ""], "nothing to make"),
         (["--make", "drums", "--drum-repeat", "-1"], "--drum-repeat must be 0 or more"),
         (["--make", "drums", "--kit-anchor", "-1"], "--kit-anchor must be 0 or more"),
+        (["--make", "drums", "--onset-anchor", "nan"], "--onset-anchor must be 0 or more"),
     ],
 )
 def test_cli_bad_requests_are_one_line(tmp_path, cli, args, message):

@@ -106,6 +106,13 @@ _kit_anchor_opt = typer.Option(
     "infill the mix of the song's drum bars around them (0 = as the network draws them, 1 = keep it; default: "
     "the model's).",
 )
+_onset_anchor_opt = typer.Option(
+    None,
+    "--onset-anchor",
+    help="How strongly made drums keep their share of hits on the beat, on the 8th between and on the other 16ths "
+    "at what the network first expects, half-way towards where the kept tracks' notes start (0 = as the network "
+    "draws them, 1 = keep it; default: the model's).",
+)
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
 _no_chords_opt = typer.Option(False, "--no-chords", help="Do not condition on chords.")
@@ -159,15 +166,17 @@ def _options(
     int8=False,
     drum_repeat=None,
     kit_anchor=None,
+    onset_anchor=None,
 ):
-    from getmusic_cli.pipeline import Options, check_drum_repeat, check_kit_anchor, parse_programs
+    from getmusic_cli.pipeline import Options, check_anchor, check_drum_repeat, parse_programs
     from getmusic_cli.score.ranges import parse_range_option
     from getmusic_cli.score.tracks import parse_map_option
 
     if chords and no_chords:
         raise GetMusicError("--chords and --no-chords cannot be used together")
     check_drum_repeat(drum_repeat)
-    check_kit_anchor(kit_anchor)
+    check_anchor("--kit-anchor", kit_anchor)
+    check_anchor("--onset-anchor", onset_anchor)
     return Options(
         model=model,
         device=device,
@@ -189,6 +198,7 @@ def _options(
         int8=int8,
         drum_repeat=drum_repeat,
         kit_anchor=kit_anchor,
+        onset_anchor=onset_anchor,
     )
 
 
@@ -307,6 +317,7 @@ def generate(
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
     kit_anchor: float = _kit_anchor_opt,
+    onset_anchor: float = _onset_anchor_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -361,6 +372,7 @@ def generate(
         int8=int8,
         drum_repeat=drum_repeat,
         kit_anchor=kit_anchor,
+        onset_anchor=onset_anchor,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -390,6 +402,7 @@ def infill(
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
     kit_anchor: float = _kit_anchor_opt,
+    onset_anchor: float = _onset_anchor_opt,
     variations: int = _var_opt,
     chords: str = _chords_opt,
     no_chords: bool = _no_chords_opt,
@@ -440,6 +453,7 @@ def infill(
         int8=int8,
         drum_repeat=drum_repeat,
         kit_anchor=kit_anchor,
+        onset_anchor=onset_anchor,
     )
     inputs, out_dir = _inputs(inputs, example, output, out_dir)
     work = _with_previews(
@@ -630,6 +644,7 @@ def evaluate(
     top_p: float = _top_p_opt,
     drum_repeat: float = _drum_repeat_opt,
     kit_anchor: float = _kit_anchor_opt,
+    onset_anchor: float = _onset_anchor_opt,
     device: str = _device_opt,
     threads: int = _threads_opt,
     backend: str = _backend_opt,
@@ -667,6 +682,7 @@ def evaluate(
         top_p=top_p,
         drum_repeat=drum_repeat,
         kit_anchor=kit_anchor,
+        onset_anchor=onset_anchor,
         threads=threads,
         backend=backend,
         int8=int8,

@@ -53,6 +53,7 @@ class Options:
     top_p: float = 1.0
     drum_repeat: float | None = None  # log-odds for a made drum hit the neighbouring bars hold; None = the model's
     kit_anchor: float | None = None  # strength of the drums' kit anchor; None = the model's
+    onset_anchor: float | None = None  # strength of the drums' onset anchor; None = the model's
     variations: int = 1
     chords: str | None = None  # "Am F C G": one chord per bar, cycled
     no_chords: bool = False
@@ -331,6 +332,7 @@ class Generator:
             top_p=self.options.top_p,
             drum_repeat=self.options.drum_repeat,
             kit_anchor=self.options.kit_anchor,
+            onset_anchor=self.options.onset_anchor,
             seed=self.options.seed,
             allowed_ids=allowed_pitch_ids(self.vocab, class_ranges(self.options.ranges), score.pitch_shift),
         )
@@ -479,9 +481,9 @@ def check_drum_repeat(value: float | None) -> None:
     _check_strength("--drum-repeat", value, "log-odds; 2-3 steadies the drums")
 
 
-def check_kit_anchor(value: float | None) -> None:
-    """--kit-anchor scales a pull back to the expected kit: a negative one would push the kit away from it."""
-    _check_strength("--kit-anchor", value, "1 keeps the kit the network expects")
+def check_anchor(flag: str, value: float | None) -> None:
+    """--kit-anchor and --onset-anchor scale a pull back to a target: a negative one would push away from it."""
+    _check_strength(flag, value, "1 keeps the target, 0 turns it off")
 
 
 def _check_strength(flag: str, value: float | None, hint: str) -> None:

@@ -233,12 +233,12 @@ def test_cli_json_and_tables(cli, corpus):
         "2",
         "--split",
     ]
-    result = cli(*args, "all", "--json", "--drum-repeat", "1.5", "--kit-anchor", "0.5")
+    result = cli(*args, "all", "--json", "--drum-repeat", "1.5", "--kit-anchor", "0.5", "--onset-anchor", "0.25")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["sampling"]["drum_repeat"] == 1.5 and report["sampling"]["steps"] == 2
     assert report["sampling"]["seed"] == 0 and report["sampling"]["pitch_top_p"] == 1.0
-    assert report["sampling"]["drum_kit_anchor"] == 0.5
+    assert report["sampling"]["drum_kit_anchor"] == 0.5 and report["sampling"]["drum_onset_anchor"] == 0.25
     assert report["make"] == ["bass", "drums"] and len(report["songs"]) == 2
     assert set(report["summary"]) == ALL_SYSTEMS and set(report["paired"]) == set(REFERENCES)
     assert report["chords"] == "kept" and "drums.backbeat" in report["summary"][SYSTEM_MODEL]
@@ -256,6 +256,8 @@ def test_cli_json_and_tables(cli, corpus):
         "2",
         "--kit-anchor",
         "1",
+        "--onset-anchor",
+        "1",
     )
     assert table.exit_code == 0, table.stderr
     shown = (
@@ -263,6 +265,7 @@ def test_cli_json_and_tables(cli, corpus):
         "seed 0, 2 steps",
         "drum repeat 2",
         "kit anchor 1",
+        "onset anchor 1",
         "pitch OA",
         "accompanist",
         "backbeat",

@@ -75,6 +75,7 @@ def test_bad_requests_are_one_line(client):
     assert "top-p" in refused(mode="infill", bars="1", top_p="x")
     assert "drum-repeat" in refused(mode="generate", make=["drums"], drum_repeat=-1)
     assert "kit-anchor" in refused(mode="generate", make=["drums"], kit_anchor=-1)
+    assert "onset-anchor" in refused(mode="generate", make=["drums"], onset_anchor=-1)
     assert "seed" in refused(mode="infill", bars="1", seed=True)
     assert "program" in refused(mode="generate", make=["drums"], programs="drums=300")
     assert "range" in refused(mode="generate", make=["bass"], ranges="bass=Q9")

@@ -33,7 +33,7 @@ import numpy as np
 from getmusic_cli.errors import GetMusicError
 from getmusic_cli.eval import metrics, musician, rule
 from getmusic_cli.eval.meter import BarGrid
-from getmusic_cli.pipeline import check_drum_repeat, check_kit_anchor
+from getmusic_cli.pipeline import check_anchor, check_drum_repeat
 from getmusic_cli.score.conditioning import (
     CHORDS_KEPT,
     CHORDS_NONE,
@@ -83,6 +83,7 @@ class EvalOptions:
     top_p: float = 1.0
     drum_repeat: float | None = None  # the drum repeat bias; None = the model's
     kit_anchor: float | None = None  # the drums' kit anchor; None = the model's
+    onset_anchor: float | None = None  # the drums' onset anchor; None = the model's
     shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
     backend: str = "torch"  # the model under test's back end (the debug reference always runs in torch)
@@ -352,6 +353,7 @@ def _run_network(
         opts = SamplerOptions(
             steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
             allowed_ids=allowed, drum_repeat=options.drum_repeat, kit_anchor=options.kit_anchor,
+            onset_anchor=options.onset_anchor,
         )  # fmt: skip
         result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
@@ -493,7 +495,8 @@ def _check(options: EvalOptions) -> None:
     if options.shuffles < 1:
         raise GetMusicError("--shuffles must be at least 1")
     check_drum_repeat(options.drum_repeat)
-    check_kit_anchor(options.kit_anchor)
+    check_anchor("--kit-anchor", options.kit_anchor)
+    check_anchor("--onset-anchor", options.onset_anchor)
     if options.chords not in CHORD_LABELS:
         raise GetMusicError(f"chords must be one of {', '.join(CHORD_LABELS)}, not {options.chords!r}")
 
@@ -573,6 +576,7 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "drum_repeat": config.drum_repeat_bias if options.drum_repeat is None else options.drum_repeat,
         "drum_refine_passes": config.drum_refine_passes,
         "drum_kit_anchor": config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor,
+        "drum_onset_anchor": config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor,
         "windows": options.windows,
         "split": options.split,
         "backend": options.backend,

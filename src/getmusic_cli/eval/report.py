@@ -75,6 +75,8 @@ def _drawn(sampling: dict) -> str:
         parts.append(f"drum repeat {sampling['drum_repeat']:g}")
     if sampling.get("drum_kit_anchor"):  # reports older than the kit anchor lack it
         parts.append(f"kit anchor {sampling['drum_kit_anchor']:g}")
+    if sampling.get("drum_onset_anchor"):  # reports older than the onset anchor lack it
+        parts.append(f"onset anchor {sampling['drum_onset_anchor']:g}")
     return "; " + ", ".join(parts)
 
 

@@ -257,6 +257,7 @@ class Studio:
         top_p = _number(request, "top_p", 1.0, 0.0, 1.0)
         drum_repeat = _number(request, "drum_repeat", None, 0.0, 10.0)  # None: the model's own
         kit_anchor = _number(request, "kit_anchor", None, 0.0, 10.0)  # None: the model's own
+        onset_anchor = _number(request, "onset_anchor", None, 0.0, 10.0)
         options = dict(
             steps=_integer(request, "steps", None, 1, 10_000),
             seed=seed,
@@ -264,6 +265,7 @@ class Studio:
             top_p=top_p,
             drum_repeat=drum_repeat,
             kit_anchor=kit_anchor,
+            onset_anchor=onset_anchor,
             variations=_integer(request, "variations", 1, 1, MAX_VARIATIONS),
             chords=chords,
             no_chords=no_chords,

@@ -528,6 +528,7 @@
       top_p: value("top_p"),
       drum_repeat: value("drum_repeat"),
       kit_anchor: value("kit_anchor"),
+      onset_anchor: value("onset_anchor"),
       variations: value("variations"),
       chords: chordMode === "given" ? value("chords") : "",
       no_chords: chordMode === "off",
