@@ -15,10 +15,12 @@ SETTINGS = {
     # Chosen on held-out pieces and band renders (training/README.md): the bass back in key and on chord tones,
     # with the parts as dense as without it.
     "pitch_top_p": 0.8,
-    # Chosen on the Simutrans judging half (training/README.md, "Sampling: the kit the first call expects"): the
-    # drums keep the kit the network first expects and loop it from bar to bar (version 7).
+    # Chosen on the Simutrans judging half (training/README.md, "Sampling: the kit the first call expects" and
+    # "the drums' places from the kept tracks"): the drums keep the kit the network first expects, their hits'
+    # places in the bar half-way to the kept tracks', and loop them from bar to bar (version 8).
     "drum_kit_anchor": 1.0,
-    "drum_repeat_bias": 2.0,
+    "drum_onset_anchor": 1.0,
+    "drum_repeat_bias": 3.0,
 }
 
 
