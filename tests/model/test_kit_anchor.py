@@ -216,3 +216,32 @@ def test_made_drums_follow_the_kept_tracks_onto_the_beats():
     bass_only = tokens.clone()
     bass_only[:, 4:6] = VOCAB.empty_id
     assert torch.equal(*(sample(d, VOCAB, bass_only, condition, options) for d in (den, anchored)))
+
+
+def test_in_infill_the_kept_drum_bars_set_the_places():
+    """The first 64 of 96 drum cells are kept. Kept drums on the beats pull the made cells' hits onto the beats,
+    though the lead starts a note on every 16th; kept drum bars that are silent leave the lead's places."""
+    length = 96
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.full((32, 14, length), VOCAB.empty_id)
+    condition = torch.zeros(tokens.shape, dtype=torch.bool)
+    for row in (0, 1, 12, 13):  # a lead starting a note in every cell, and chords
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        tokens[:, row] = ids[torch.randint(1, len(ids), (32, length), generator=g)]
+        condition[:, row] = True
+    kick, duration = VOCAB.id("D164"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
+    den = FakeDenoiser()
+    den.config = dataclasses.replace(den.config, drum_onset_anchor=1.0)
+    den.head_weight *= 0.1
+    den.head_bias[VOCAB.pad_id] = math.log(len(VOCAB.allowed_ids(DRUMS)))
+
+    def made(on_beats: bool) -> torch.Tensor:
+        t, c = tokens.clone(), condition.clone()
+        t[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
+        t[:, DRUMS, :64], t[:, DRUMS + 1, :64] = VOCAB.pad_id, duration
+        if on_beats:
+            t[:, DRUMS, :64:4] = kick  # 16 hits, all on beats
+        c[:, DRUMS : DRUMS + 2, :64] = True
+        return sample(den, VOCAB, t, c, SamplerOptions(steps=6, seed=0, kit_anchor=0.0))[:, DRUMS, 64:]
+
+    assert _beat_share(made(True)) > _beat_share(made(False)) + 0.1

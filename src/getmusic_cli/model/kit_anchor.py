@@ -16,7 +16,8 @@ The onset anchor does the same for where the part's hits fall: on a beat, on the
 16ths. Drawn alone, the parts drift into 16ths. Its target is the first call's mix of these places, half-way
 towards the mix of the onsets of the song's own kept pitched tracks in the window (drums and bass written
 together share their grid: on the Simutrans judging half, the kept lead and bass are nearer each song's real
-drum mix than the made drums are; training/README.md, "the drums' places from the kept tracks").
+drum mix than the made drums are; training/README.md, "the drums' places from the kept tracks"). In infill,
+where the song's own drum bars are kept around the made ones, their places are the target's other half instead.
 """
 
 from __future__ import annotations

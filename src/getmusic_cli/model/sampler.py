@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from getmusic_cli.model.kit_anchor import KitAnchor, kept_kit, kept_places, place_of
+from getmusic_cli.model.kit_anchor import MIN_KEPT_ONSETS, KitAnchor, kept_kit, kept_places, place_of
 from getmusic_cli.score.timeline import positions_in_bar
 from getmusic_cli.score.tracks import INSTRUMENTS, pitch_row
 
@@ -390,15 +390,21 @@ def _kit_anchor(
 
 
 def _kept_onsets(vocab, source: torch.Tensor, song: torch.Tensor) -> torch.Tensor:
-    """(B, L): columns where a note of the song's own pitched tracks starts."""
-    onsets = torch.zeros((source.shape[0], source.shape[2]), dtype=torch.bool, device=source.device)
-    for instrument in INSTRUMENTS:
-        if instrument == "drums":
-            continue
+    """(B, L): the columns the onset anchor reads the song's places from. Where a sample's own kept drum cells
+    hold MIN_KEPT_ONSETS hits or more (infill), the drums' hits: the song's drummer says best where its drums
+    fall. Otherwise where the notes of the song's own pitched tracks start."""
+
+    def starts(instrument: str) -> torch.Tensor:
         row = pitch_row(instrument)
         first, last = vocab.pitch_range(instrument)
-        onsets |= song[:, row] & (source[:, row] >= first) & (source[:, row] <= last)
-    return onsets
+        return song[:, row] & (source[:, row] >= first) & (source[:, row] <= last)
+
+    pitched = torch.zeros((source.shape[0], source.shape[2]), dtype=torch.bool, device=source.device)
+    for instrument in INSTRUMENTS:
+        if instrument != "drums":
+            pitched |= starts(instrument)
+    drums = starts("drums")
+    return torch.where(drums.sum(1, keepdim=True) >= MIN_KEPT_ONSETS, drums, pitched)
 
 
 def _chunks(b_size: int, group: _RowGroup, length: int) -> list[slice]:
