@@ -110,8 +110,8 @@ _onset_anchor_opt = typer.Option(
     None,
     "--onset-anchor",
     help="How strongly made drums keep their share of hits on the beat, on the 8th between and on the other 16ths "
-    "at what the network first expects, half-way towards where the kept tracks' notes start (0 = as the network "
-    "draws them, 1 = keep it; default: the model's).",
+    "at what the network first expects, half-way towards where the kept tracks' notes start, or in infill where "
+    "the song's drum bars around them hit (0 = as the network draws them, 1 = keep it; default: the model's).",
 )
 _var_opt = typer.Option(1, "--variations", help="Number of different outputs per input (one batch).")
 _chords_opt = typer.Option(None, "--chords", help="Chord per bar, cycled, e.g. 'Am F C G'. Default: inferred.")
