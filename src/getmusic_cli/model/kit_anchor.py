@@ -111,10 +111,6 @@ class KitAnchor:
         log_probs = denoiser.row_log_probs(feats[:, self.row : self.row + 1], self.head)[:, 0]
         return log_probs.exp() * self.made[..., None]
 
-    def expected(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
-        """(B, pieces) hits the network expects over the made drum cells, from this call's features."""
-        return torch.einsum("blk,kp->bp", self._probs(denoiser, feats), self.pieces)
-
     def bias(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
         """(B, L, K) log-odds for the drum ids of each cell at this call (zero at the first)."""
         probs = self._probs(denoiser, feats)

@@ -265,7 +265,7 @@ def sample(
             repeat = None
             if same_place is not None:
                 repeat = (_neighbour_hits(cur, row_index, same_place, int(vocab.pad_id)), repeat_bias)
-            kit_bias = None if kit is None else (kit.group, kit.rows_bias(denoiser, feats))
+            kit_bias = None if kit is None else (kit, kit.anchor.bias(denoiser, feats))
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
                 drawn = _draw_all(denoiser, feats, groups, options, gen, repeat, kit_bias)
@@ -346,18 +346,11 @@ def _row_groups(denoiser, vocab, rows: list[int], overrides, device) -> list[_Ro
 
 @dataclass
 class _GroupAnchor:
-    """The kit anchor of the drum row, laid out on the scored rows of its group."""
+    """The kit and onset anchor of the drum row, and where that row sits among the scored rows of its group."""
 
     group: _RowGroup
     local: int  # the drum row's index in the group
     anchor: KitAnchor
-
-    def rows_bias(self, denoiser, feats) -> torch.Tensor:
-        """(B, n_g, L or 1, K): the anchor's log-odds on the drum row, zero on the group's other rows."""
-        bias = self.anchor.bias(denoiser, feats)
-        out = bias.new_zeros((bias.shape[0], self.group.stop - self.group.start, *bias.shape[1:]))
-        out[:, self.local] = bias
-        return out
 
 
 def _kit_anchor(
@@ -428,7 +421,7 @@ def _confidence(denoiser, feats, groups: list[_RowGroup]) -> torch.Tensor:
 
 def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=None, kit_bias=None) -> torch.Tensor:
     """(B, n_r, L) ids drawn for every cell of feats; REPEAT: (neighbour hits, bias) of the drum repeat bias;
-    KIT_BIAS: (group, (B, n_g, L or 1, K) log-odds of its rows' ids) of the kit anchor."""
+    KIT_BIAS: (the run's _GroupAnchor, (B, L or 1, K) log-odds of the drum row's ids) of the kit anchor."""
     b_size, _, length, _ = feats.shape
     parts = []
     for g in groups:
@@ -439,8 +432,9 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=Non
             log_probs = denoiser.row_log_probs(rows[c], g.head)
             if repeat is not None:
                 log_probs = log_probs + _repeat_bias(g.ids[None, :, None], repeat[0][c, g.start : g.stop], repeat[1])
-            if kit_bias is not None and kit_bias[0] is g:
-                log_probs = log_probs + kit_bias[1][c]
+            if kit_bias is not None and kit_bias[0].group is g:
+                drum = kit_bias[0].local
+                log_probs[:, drum] = log_probs[:, drum] + kit_bias[1][c]
             picked = _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
             drawn.append(g.ids[index, picked])
         parts.append(torch.cat(drawn))
@@ -470,10 +464,11 @@ def _draw_chosen(
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
         if repeat is not None:
             log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, repeat[1])
-        if kit_bias is not None and kit_bias[0] is g:
-            bias = kit_bias[1]  # (B, n_g, L or 1, K): per cell, or alike over the row
-            spot = local * bias.shape[2] + (cell_columns if bias.shape[2] > 1 else 0)
-            log_probs = log_probs + bias.reshape(b_size, -1, width).gather(1, spot[..., None].expand(-1, -1, width))
+        if kit_bias is not None and kit_bias[0].group is g:
+            bias = kit_bias[1]  # (B, L or 1, K): per cell, or alike over the row
+            columns = cell_columns if bias.shape[1] > 1 else torch.zeros_like(cell_columns)
+            on_drums = (local == kit_bias[0].local)[..., None]
+            log_probs = log_probs + torch.where(on_drums, bias.gather(1, columns[..., None].expand(-1, -1, width)), 0.0)
         rest = None if g.rest is None else g.rest[local]
         picked = g.ids[
             local, _pick_tokens(log_probs, options.temperature, options.top_p, gen, rest, denoiser.config.pitch_top_p)
