@@ -637,6 +637,12 @@ def evaluate(
     keep: str = typer.Option("lead", "--keep", help="Tracks given as the condition."),
     n: int = typer.Option(50, "--n", help="Number of songs."),
     windows: int = typer.Option(1, "--windows", help="Windows per song, one after another from its start."),
+    continued: bool = typer.Option(
+        False,
+        "--continued",
+        help="Make each song from its start as generate does (later windows continue earlier ones), then score "
+        "the same windows.",
+    ),
     split: str = typer.Option("valid", "--split", help="valid (held-out files; all if none) | all."),
     steps: int = _steps_opt,
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -678,6 +684,7 @@ def evaluate(
         references=not no_references,
         shuffles=shuffles,
         windows=windows,
+        continued=continued,
         temperature=temperature,
         top_p=top_p,
         drum_repeat=drum_repeat,

@@ -297,3 +297,26 @@ def test_the_model_under_test_can_run_in_onnx_runtime(corpus, tmp_path, monkeypa
     assert [(r["song"], r["first_bar"]) for r in onnx_rows] == [(r["song"], r["first_bar"]) for r in torch_rows]
     assert all(0.0 <= r["pitch"] <= 1.0 for r in onnx_rows)
     assert list((tmp_path / "cache").rglob("*.onnx"))  # the model really ran through an ONNX export
+
+
+def test_continued_windows_score_what_generate_makes(long_songs, tmp_path):
+    from getmusic_cli.eval.evaluate import _scored
+    from getmusic_cli.pipeline import Generator, Options
+
+    options = _options(long_songs, make=["bass"], n=1, steps=2, windows=3, continued=True, references=False)
+    report = evaluate(options)
+    rows = report.per_window[SYSTEM_MODEL]
+    assert [r["first_bar"] for r in rows] == [1, 17, 33] and report.sampling["continued"] is True
+    path = long_songs / rows[0]["song"]
+    gen = Generator(Options(model="debug", steps=2, seed=0))
+    made = {}
+    sample = gen._sample
+    gen._sample = lambda *a, **k: made.setdefault("tokens", sample(*a, **k))
+    gen.generate(path, make=["bass"], keep=["lead"], outputs=[tmp_path / "made.mid"])
+    bundle = resolve_model("debug")
+    case = prepare_song(read_midi(path), path.name, bundle, options)
+    prepared = model_input(case, bundle, CHORDS_KEPT)
+    assert rows == [_scored(w, prepared, made["tokens"][0], bundle.vocab) for w in case.windows]
+    # Made on their own, the later windows are other notes.
+    alone = evaluate(_options(long_songs, make=["bass"], n=1, steps=2, windows=3, references=False))
+    assert alone.per_window[SYSTEM_MODEL][1:] != rows[1:]

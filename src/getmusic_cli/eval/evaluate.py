@@ -7,6 +7,11 @@ chords heard in them (``--no-chords``: none; ``--oracle-chords``: the whole real
 setting, labelled so) and the made classes masked. A window counts only if every kept class plays in it and
 every made class plays in the real song in it.
 
+Each window is made on its own from the kept tracks, unless ``--continued``: then each song is made from its
+start as ``generate`` makes it (overlapping windows, each continuing what the one before made, the same seeds),
+up to the end of its last scored window, and the same windows are scored from that. The first window is made
+the same way either way; the later ones are what a user of ``generate`` gets past a song's first 16 bars.
+
 The model and the random reference sample as ``generate`` does, with the default playable range of each class
 (``score.ranges``). Every system is scored on the same windows in the same run:
 
@@ -84,6 +89,7 @@ class EvalOptions:
     drum_repeat: float | None = None  # the drum repeat bias; None = the model's
     kit_anchor: float | None = None  # the drums' kit anchor; None = the model's
     onset_anchor: float | None = None  # the drums' onset anchor; None = the model's
+    continued: bool = False  # make each song as generate does, later windows continuing earlier ones
     shuffles: int = 5  # derangements the shuffled-real reference is averaged over
     threads: int | None = None  # intra-op threads (runtime/threads.py chooses when None)
     backend: str = "torch"  # the model under test's back end (the debug reference always runs in torch)
@@ -317,16 +323,44 @@ def _run_network(
     bundle, cases: list[SongCase], options: EvalOptions, progress=None, backend: str = "torch"
 ) -> list[dict]:
     """Generate with one model on every window (in that model's vocabulary); metrics per window."""
-    import torch
-
-    from getmusic_cli.model.sampler import SamplerOptions, sample
     from getmusic_cli.runtime.loader import load_denoiser
-    from getmusic_cli.score.codec import GETScore, decode
-    from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
-    from getmusic_cli.score.timeline import positions_in_bar
 
     int8 = options.int8 and backend == "onnx"
     denoiser = load_denoiser(bundle, device=options.device, backend=backend, threads=options.threads, int8=int8)
+    run = _continued_rows if options.continued else _independent_rows
+    return run(denoiser, bundle, cases, options, progress)
+
+
+def _sampler_options(options: EvalOptions, steps: int, seed: int, allowed):
+    """The model's sampler settings of this run (as generate would draw them) with this seed."""
+    from getmusic_cli.model.sampler import SamplerOptions
+
+    return SamplerOptions(
+        steps=steps, temperature=options.temperature, top_p=options.top_p, seed=seed, allowed_ids=allowed,
+        drum_repeat=options.drum_repeat, kit_anchor=options.kit_anchor, onset_anchor=options.onset_anchor,
+    )  # fmt: skip
+
+
+def _scored(window: EvalWindow, prepared: GenerationInput, tokens: np.ndarray, vocab) -> dict:
+    """One window's metrics row from the model's tokens over the song's columns (cells outside it unused)."""
+    from getmusic_cli.score.codec import GETScore, decode
+
+    timeline, end = window.grid.timeline, window.start + window.columns
+    full = np.full(tokens.shape, vocab.empty_id, dtype=np.int64)
+    full[:, window.start : end] = tokens[:, window.start : end]
+    made = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, timeline, classes=window.case.make)
+    made = {c: _notes_between(made[c], timeline, window.start, end) for c in window.case.make}
+    return _row(window, window_metrics(made, window))
+
+
+def _independent_rows(denoiser, bundle, cases: list[SongCase], options: EvalOptions, progress) -> list[dict]:
+    """Every window made on its own from the kept tracks, windows batched (BATCH at a time)."""
+    import torch
+
+    from getmusic_cli.model.sampler import sample
+    from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
+    from getmusic_cli.score.timeline import positions_in_bar
+
     vocab, length = bundle.vocab, bundle.config.train_length
     jobs = []  # (window, prepared input)
     for case in cases:
@@ -350,20 +384,42 @@ def _run_network(
         cond = torch.from_numpy(np.stack([a[1] for a in arrays])).to(denoiser.device)
         positions = torch.tensor([positions_in_bar(p.score.bar_starts, w.start, length) for w, p in batch])
         allowed = allowed_pitch_ids(vocab, class_ranges(), batch[0][1].score.pitch_shift)
-        opts = SamplerOptions(
-            steps=steps, temperature=options.temperature, top_p=options.top_p, seed=options.seed + b,
-            allowed_ids=allowed, drum_repeat=options.drum_repeat, kit_anchor=options.kit_anchor,
-            onset_anchor=options.onset_anchor,
-        )  # fmt: skip
+        opts = _sampler_options(options, steps, options.seed + b, allowed)
         result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
             full = np.full((out.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
             full[:, w.start : w.start + w.columns] = out[:, : w.columns]
-            made = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, w.grid.timeline, classes=w.case.make)
-            made = {c: _notes_between(made[c], w.grid.timeline, w.start, w.start + w.columns) for c in w.case.make}
-            rows[i] = _row(w, window_metrics(made, w))
+            rows[i] = _scored(w, prepared, full, vocab)
         if progress is not None:
             progress(len(batch))
+    return rows
+
+
+def _continued_rows(denoiser, bundle, cases: list[SongCase], options: EvalOptions, progress) -> list[dict]:
+    """Each song made from its start as ``generate --seed SEED`` makes it (its overlapping windows, each
+    continuing the one before), up to the end of its last scored window; the scored windows are cut from it."""
+    import torch
+
+    from getmusic_cli.model.windows import sample_windows
+    from getmusic_cli.score.ranges import allowed_pitch_ids, class_ranges
+
+    vocab, config = bundle.vocab, bundle.config
+    steps = model_steps(options, config)
+    rows = []
+    for case in cases:
+        prepared = model_input(case, bundle, options.chords)
+        last = case.windows[-1]
+        tokens = torch.from_numpy(prepared.task.tokens).to(denoiser.device).unsqueeze(0)
+        cond = torch.from_numpy(prepared.task.condition).to(denoiser.device).unsqueeze(0)
+        allowed = allowed_pitch_ids(vocab, class_ranges(), prepared.score.pitch_shift)
+        opts = _sampler_options(options, steps, options.seed, allowed)
+        out = sample_windows(
+            denoiser, vocab, tokens, cond, config.train_length, opts,
+            bar_starts=prepared.score.bar_starts, stop=last.start + last.columns,
+        )[0].cpu().numpy()  # fmt: skip
+        rows += [_scored(w, prepared, out, vocab) for w in case.windows]
+        if progress is not None:
+            progress(len(case.windows))
     return rows
 
 
@@ -578,6 +634,7 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "drum_kit_anchor": config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor,
         "drum_onset_anchor": config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor,
         "windows": options.windows,
+        "continued": options.continued,
         "split": options.split,
         "backend": options.backend,
     }

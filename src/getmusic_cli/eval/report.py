@@ -77,6 +77,8 @@ def _drawn(sampling: dict) -> str:
         parts.append(f"kit anchor {sampling['drum_kit_anchor']:g}")
     if sampling.get("drum_onset_anchor"):  # reports older than the onset anchor lack it
         parts.append(f"onset anchor {sampling['drum_onset_anchor']:g}")
+    if sampling.get("continued"):
+        parts.append("continued as generate makes songs")
     return "; " + ", ".join(parts)
 
 

@@ -41,15 +41,20 @@ def sample_windows(
     options: SamplerOptions,
     bar_starts: list[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stop: int | None = None,
 ) -> torch.Tensor:
-    """Sample every [MASK] cell of ``tokens`` (B, R, L) window by window; returns the filled tokens."""
+    """Sample every [MASK] cell of ``tokens`` (B, R, L) window by window; returns the filled tokens.
+
+    With ``stop``, only the windows that start before column ``stop`` are sampled and later cells stay [MASK]:
+    the first ``stop`` columns come out exactly as a run over the whole song makes them (same windows, seeds).
+    """
     tokens = tokens.clone()
     song_cells = condition
     condition = condition.clone()
     length = tokens.shape[-1]
     starts = window_starts(length, window, bar_starts or [])
     positions = torch.as_tensor(positions_in_bar(bar_starts or [0], 0, length), dtype=torch.long)
-    todo = [s for s in starts if (tokens[..., s : s + window] == vocab.mask_id).any()]
+    todo = [s for s in starts if (stop is None or s < stop) and (tokens[..., s : s + window] == vocab.mask_id).any()]
     steps = network_calls(denoiser.config, options.steps or denoiser.config.num_timesteps)
     total = steps * len(todo)
     for k, start in enumerate(todo):
