@@ -245,3 +245,49 @@ def test_in_infill_the_kept_drum_bars_set_the_places():
         return sample(den, VOCAB, t, c, SamplerOptions(steps=6, seed=0, kit_anchor=0.0))[:, DRUMS, 64:]
 
     assert _beat_share(made(True)) > _beat_share(made(False)) + 0.1
+
+
+class _HatsBreedHats(FakeDenoiser):
+    """A network that expects more hi-hats wherever it sees hi-hats in the drum row (drift that compounds)."""
+
+    pull = 30.0  # log-odds scale of the pull (the fake kit is mostly "other" pieces: hats are rare without it)
+
+    def features(self, tokens, t, condition, bar_position=None):
+        feats = super().features(tokens, t, condition, bar_position)
+        hat = self.head_weight[VOCAB.id("D170")]
+        seen = ((tokens[:, DRUMS] == VOCAB.id("D170")) & condition[:, DRUMS]).float().mean(1)  # (B,)
+        feats[:, DRUMS] += self.pull * seen[:, None, None] * hat / hat.norm()
+        return feats
+
+
+def test_a_continued_window_aims_at_what_the_song_alone_calls_for():
+    """The first 32 of 64 drum cells hold hi-hats an earlier window made. Aimed with them in view, the anchor
+    keeps the hat-heavy kit the network then expects; aimed from the song alone (those hats hidden in one extra
+    call), the made cells hold fewer hats. The song's own kept drums are never hidden."""
+    length = 64
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.full((64, 14, length), VOCAB.empty_id)
+    condition = torch.zeros(tokens.shape, dtype=torch.bool)
+    for row in (0, 1, 12, 13):  # lead and chords
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        tokens[:, row] = ids[torch.randint(1, len(ids), (64, length), generator=g)]
+        condition[:, row] = True
+    tokens[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
+    tokens[:, DRUMS, :32], tokens[:, DRUMS + 1, :32] = VOCAB.id("D170"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
+    condition[:, DRUMS : DRUMS + 2, :32] = True
+    song = condition.clone()
+    song[:, DRUMS : DRUMS + 2] = False  # the hats are an earlier window's output
+
+    def made(song_only: bool, cells=song) -> tuple[torch.Tensor, _HatsBreedHats]:
+        den = _HatsBreedHats()
+        den.config = dataclasses.replace(den.config, drum_kit_anchor=1.0, drum_anchor_song_only=song_only)
+        out = sample(den, VOCAB, tokens, condition, SamplerOptions(steps=6, seed=0), song_cells=cells)
+        return out[:, DRUMS, 32:], den
+
+    (plain, den_plain), (aimed, den_aimed) = made(False), made(True)
+    assert _kit_shares(aimed)[HAT] < 0.6 * _kit_shares(plain)[HAT]
+    assert len(den_aimed.calls) == len(den_plain.calls) + 1
+    first = den_aimed.calls[0][0]
+    assert (first[:, DRUMS : DRUMS + 2, :32] == VOCAB.mask_id).all()
+    # Kept drums that are the song's own stay in view: no extra call, the same parts.
+    assert torch.equal(made(True, condition)[0], made(False, condition)[0])

@@ -74,6 +74,10 @@ class ModelConfig:
     # at the first call's, half-way towards the kept pitched tracks' (model/kit_anchor.py): drawn alone, parts
     # drift into 16ths. 0 = off, as the original.
     drum_onset_anchor: float = 0.0
+    # Where a window continues drums an earlier window made (generate's later windows), the two anchors aim at
+    # what the network expects with those drums hidden, from the song's own material, instead of at what it
+    # expects with them in view: otherwise each window's drift becomes the next one's target. False = as before.
+    drum_anchor_song_only: bool = False
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

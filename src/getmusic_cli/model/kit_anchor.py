@@ -111,23 +111,31 @@ class KitAnchor:
         log_probs = denoiser.row_log_probs(feats[:, self.row : self.row + 1], self.head)[:, 0]
         return log_probs.exp() * self.made[..., None]
 
-    def bias(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
-        """(B, L, K) log-odds for the drum ids of each cell at this call (zero at the first)."""
+    def aim(self, denoiser, feats: torch.Tensor) -> None:
+        """Set the targets from the expectations of the call whose features are FEATS (by default the first
+        drawing call's; the sampler may aim from another look at the song first)."""
         probs = self._probs(denoiser, feats)
         now = torch.einsum("blk,kp->bp", probs, self.pieces)
-        if self.first is None:
-            self.first = torch.where(self.kept.isnan(), now, self.kept)
-        out = (shift(self.first, now, self.anchor) @ self.pieces.T)[:, None, :]
+        self.first = torch.where(self.kept.isnan(), now, self.kept)
         if self.onsets:
-            out = out + self._place_bias(probs @ self.hit)[..., None] * self.hit
-        return out
-
-    def _place_bias(self, onsets: torch.Tensor) -> torch.Tensor:
-        """(B, L) log-odds for a hit at each cell, from this call's onset chances ONSETS (B, L)."""
-        now = torch.zeros((onsets.shape[0], N_PLACES), device=onsets.device).scatter_add(1, self.places, onsets)
-        if self.place_target is None:
-            total = now.sum(1, keepdim=True)
-            first_mix = now / total.clamp(min=1e-6)
+            places = self._place_counts(probs @ self.hit)
+            total = places.sum(1, keepdim=True)
+            first_mix = places / total.clamp(min=1e-6)
             mix = KEPT_PLACES_WEIGHT * self.kept_mix + (1 - KEPT_PLACES_WEIGHT) * first_mix
             self.place_target = total * torch.where(self.kept_mix.isnan(), first_mix, mix)
-        return shift(self.place_target, now, self.onsets).gather(1, self.places)
+
+    def bias(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
+        """(B, L, K) log-odds for the drum ids of each cell at this call (zero at the first, unless aimed)."""
+        if self.first is None:
+            self.aim(denoiser, feats)
+        probs = self._probs(denoiser, feats)
+        now = torch.einsum("blk,kp->bp", probs, self.pieces)
+        out = (shift(self.first, now, self.anchor) @ self.pieces.T)[:, None, :]
+        if self.onsets:
+            now_places = self._place_counts(probs @ self.hit)
+            out = out + shift(self.place_target, now_places, self.onsets).gather(1, self.places)[..., None] * self.hit
+        return out
+
+    def _place_counts(self, onsets: torch.Tensor) -> torch.Tensor:
+        """(B, N_PLACES) expected onsets at each place from the onset chances ONSETS (B, L)."""
+        return torch.zeros((onsets.shape[0], N_PLACES), device=onsets.device).scatter_add(1, self.places, onsets)

@@ -254,14 +254,17 @@ def sample(
     anchor = float(denoiser.config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor)
     onset_anchor = float(denoiser.config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor)
     song = cond if song_cells is None else song_cells.to(device=device, dtype=torch.bool)
+    carried = (cond & ~song)[:, DRUM_PITCH_ROW]  # (B, L) drum cells an earlier window made
     if same_place is not None:
         carry = denoiser.config.drum_repeat_carry
-        carried = (cond & ~song)[:, DRUM_PITCH_ROW]  # drum hits an earlier window made
         weights = _repeat_weights(same_place, carried, repeat_bias, repeat_bias if carry is None else float(carry))
     kit = None
     if anchor or onset_anchor:
         made = target[:, row_index]
         kit = _kit_anchor(vocab, groups, rows, source, song, made, anchor, onset_anchor, bar_position)
+        if kit is not None and denoiser.config.drum_anchor_song_only and bool(carried.any()):
+            feats = _song_only_features(denoiser, source, cond, carried, bar_position, timesteps(n_t, steps)[0])
+            kit.anchor.aim(denoiser, feats[:, row_index])
     cur = source.clone()
     still = target.clone()  # cells not yet unmasked
     calls = network_calls(denoiser.config, steps)
@@ -392,6 +395,18 @@ def _kit_anchor(
         local,
         KitAnchor(vocab, d, group.ids[local], head, made[:, d], anchor, kept, onset_anchor, places, kept_mix),
     )
+
+
+def _song_only_features(denoiser, source, cond, carried, bar_position, t: int) -> torch.Tensor:
+    """The features of a call at step T with the drums earlier windows made (CARRIED, (B, L)) hidden: what the
+    song's own material calls for, so that one window's drift is not the next one's target (training/README.md,
+    "Continued windows")."""
+    hidden, seen = source.clone(), cond.clone()
+    drums = slice(DRUM_PITCH_ROW, DRUM_PITCH_ROW + 2)  # a hit's pitch and duration cells go together
+    hidden[:, drums] = hidden[:, drums].masked_fill(carried[:, None], denoiser.config.mask_id)
+    seen[:, drums] &= ~carried[:, None]
+    t_vec = torch.full((source.shape[0],), t, dtype=torch.long, device=source.device)
+    return denoiser.features(hidden, t_vec, seen, bar_position)
 
 
 def _kept_onsets(vocab, source: torch.Tensor, song: torch.Tensor) -> torch.Tensor:
