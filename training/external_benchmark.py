@@ -8,8 +8,10 @@ committed), and every song is scored with ``getmusic evaluate --split all`` for 
     lead -> bass;  lead -> bass,drums;  lead,bass -> drums;  lead -> every class each song has
 
     python training/external_benchmark.py MODEL [--out DIR] [--windows 4] [--seed 0] [--tasks NAME,...]
+        [--continued]
 
-Writes ``DIR/external-<task>.json`` (the ``--json`` report) and prints each table. Needs a Debian/Ubuntu
+Writes ``DIR/external-<task>.json`` (the ``--json`` report; ``external-<task>-continued.json`` with
+``--continued``, each song made as ``generate`` makes it) and prints each table. Needs a Debian/Ubuntu
 machine (``apt-get update`` once) and getmusic installed.
 """
 
@@ -61,6 +63,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--tasks", default=",".join(TASKS), help=f"some of {', '.join(TASKS)}")
+    parser.add_argument("--continued", action="store_true", help="later windows continue earlier ones")
     args = parser.parse_args()
     unknown = [t for t in args.tasks.split(",") if t not in TASKS]
     if unknown:
@@ -73,6 +76,9 @@ def main() -> int:
         common += ["--keep", keep, "--make", make, "--windows", str(args.windows), "--seed", str(args.seed)]
         if args.steps:
             common += ["--steps", str(args.steps)]
+        if args.continued:
+            common += ["--continued"]
+            name += "-continued"
         print(f"$ {' '.join(common)}", flush=True)
         report = subprocess.run([*common, "--json"], capture_output=True, text=True)
         if report.returncode != 0:

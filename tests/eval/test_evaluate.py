@@ -258,6 +258,7 @@ def test_cli_json_and_tables(cli, corpus):
         "1",
         "--onset-anchor",
         "1",
+        "--continued",
     )
     assert table.exit_code == 0, table.stderr
     shown = (
@@ -266,6 +267,7 @@ def test_cli_json_and_tables(cli, corpus):
         "drum repeat 2",
         "kit anchor 1",
         "onset anchor 1",
+        "continued as generate makes songs",
         "pitch OA",
         "accompanist",
         "backbeat",
