@@ -401,10 +401,3 @@ def test_drum_repeat_bias_copies_the_hits_of_the_bar_before_and_leaves_the_rest_
     assert torch.equal(
         sample(FakeDenoiser(), VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0, drum_repeat=500.0)), biased
     )
-    # The kept bar made by an earlier window (not the song's own): the carry, 0 here, takes the bias's place.
-    den = FakeDenoiser()
-    den.config = dataclasses.replace(den.config, drum_repeat_bias=500.0, drum_repeat_carry=0.0)
-    own = condition.clone()
-    assert torch.equal(sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), song_cells=own), biased)
-    own[:, 4:6] = False
-    assert torch.equal(sample(den, VOCAB, tokens, condition, SamplerOptions(steps=4, seed=0), song_cells=own), plain)

@@ -17,9 +17,12 @@ SETTINGS = {
     "pitch_top_p": 0.8,
     # Chosen on the Simutrans judging half (training/README.md, "Sampling: the kit the first call expects" and
     # "the drums' places from the kept tracks"): the drums keep the kit the network first expects, their hits'
-    # places in the bar half-way to the kept tracks', and loop them from bar to bar (version 8).
+    # places in the bar half-way to the kept tracks', and loop them from bar to bar (version 8); in a long
+    # song's later windows both anchors aim at what the song itself calls for, not at the drums an earlier
+    # window made ("Sampling: continued windows", version 9).
     "drum_kit_anchor": 1.0,
     "drum_onset_anchor": 1.0,
+    "drum_anchor_song_only": True,
     "drum_repeat_bias": 3.0,
 }
 

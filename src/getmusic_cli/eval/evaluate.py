@@ -633,7 +633,6 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "drum_refine_passes": config.drum_refine_passes,
         "drum_kit_anchor": config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor,
         "drum_onset_anchor": config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor,
-        "drum_repeat_carry": config.drum_repeat_carry,
         "drum_anchor_song_only": config.drum_anchor_song_only,
         "windows": options.windows,
         "continued": options.continued,

@@ -77,8 +77,6 @@ def _drawn(sampling: dict) -> str:
         parts.append(f"kit anchor {sampling['drum_kit_anchor']:g}")
     if sampling.get("drum_onset_anchor"):  # reports older than the onset anchor lack it
         parts.append(f"onset anchor {sampling['drum_onset_anchor']:g}")
-    if sampling.get("drum_repeat_carry") is not None:  # reports older than the carry lack it
-        parts.append(f"drum repeat over an earlier window's bars {sampling['drum_repeat_carry']:g}")
     if sampling.get("drum_anchor_song_only"):
         parts.append("anchors aimed from the song alone")
     if sampling.get("continued"):

@@ -63,9 +63,6 @@ class ModelConfig:
     # seldom. Hits are copied, silences are not (copying silences thinned the drums and took out the odd hit).
     # 0 = off, as the original.
     drum_repeat_bias: float = 0.0
-    # The repeat bias toward a neighbouring bar that an earlier window made (generate's later windows continue
-    # the drums the window before made); None = drum_repeat_bias.
-    drum_repeat_carry: float | None = None
     # How strongly a made drum part keeps the mix of kit pieces the network expects at the first sampling call
     # (model/kit_anchor.py): drawn a few cells at a time, parts drift towards the hi-hat. 0 = off, as the
     # original.

@@ -6,8 +6,7 @@ confidence, or uniformly at random when the model's ``unmask_order`` is "random"
 every generated cell jointly from the network's p(x_0 | x_1), as the original does. A model whose config sets
 ``pitch_top_p`` has each pitched cell's notes narrowed to their nucleus before a draw (rests and drums are
 left as the network gives them). A model whose config sets ``drum_repeat_bias`` has every drum draw favour the
-hit the same place in the neighbouring bars holds (``drum_repeat_carry`` where that bar is an earlier window's
-output), and one that sets ``drum_kit_anchor`` has every drum draw keep
+hit the same place in the neighbouring bars holds, and one that sets ``drum_kit_anchor`` has every drum draw keep
 the kit the first call expected, or that of the song's own kept drum bars, and one that sets
 ``drum_onset_anchor`` keeps the drums' share of hits on beats, 8ths and 16ths half-way between the first call's
 and the kept tracks' (model/kit_anchor.py). A model whose
@@ -121,16 +120,9 @@ def _neighbour_hits(cur: torch.Tensor, row_index: torch.Tensor, same_place: torc
     return ids.masked_fill((same_place[:, None] < 0) | ~drums | (ids == pad_id), -1)
 
 
-def _repeat_weights(same_place: torch.Tensor, carried: torch.Tensor, bias: float, carry: float) -> torch.Tensor:
-    """(B, L, 2): the repeat bias toward each column's neighbour one bar before and after: CARRY where that
-    neighbour is a drum hit an earlier window made (CARRIED, (B, L)), else BIAS."""
-    from_before = carried.gather(1, same_place.clamp_min(0).reshape(carried.shape[0], -1)).reshape(same_place.shape)
-    return torch.where(from_before, carry, bias)
-
-
-def _repeat_bias(ids: torch.Tensor, neighbours: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """ids (..., K), neighbours and their weights (..., 2) → (..., K): a neighbour's weight where it holds the id."""
-    return weights[..., :1] * (ids == neighbours[..., :1]) + weights[..., 1:] * (ids == neighbours[..., 1:])
+def _repeat_bias(ids: torch.Tensor, neighbours: torch.Tensor, bias: float) -> torch.Tensor:
+    """ids (..., K), neighbours (..., 2) → (..., K): BIAS for every neighbour that holds the id."""
+    return bias * ((ids == neighbours[..., :1]).float() + (ids == neighbours[..., 1:]).float())
 
 
 def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
@@ -255,9 +247,6 @@ def sample(
     onset_anchor = float(denoiser.config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor)
     song = cond if song_cells is None else song_cells.to(device=device, dtype=torch.bool)
     carried = (cond & ~song)[:, DRUM_PITCH_ROW]  # (B, L) drum cells an earlier window made
-    if same_place is not None:
-        carry = denoiser.config.drum_repeat_carry
-        weights = _repeat_weights(same_place, carried, repeat_bias, repeat_bias if carry is None else float(carry))
     kit = None
     if anchor or onset_anchor:
         made = target[:, row_index]
@@ -279,7 +268,7 @@ def sample(
             feats = denoiser.features(cur, t_vec, cond, bar_position)[:, row_index]  # (B, n_r, L, E)
             repeat = None
             if same_place is not None:
-                repeat = (_neighbour_hits(cur, row_index, same_place, int(vocab.pad_id)), weights[:, None])
+                repeat = (_neighbour_hits(cur, row_index, same_place, int(vocab.pad_id)), repeat_bias)
             kit_bias = None if kit is None else (kit, kit.anchor.bias(denoiser, feats))
             if last:  # the final joint resample draws every generated cell
                 in_play = target[:, row_index]
@@ -400,7 +389,7 @@ def _kit_anchor(
 def _song_only_features(denoiser, source, cond, carried, bar_position, t: int) -> torch.Tensor:
     """The features of a call at step T with the drums earlier windows made (CARRIED, (B, L)) hidden: what the
     song's own material calls for, so that one window's drift is not the next one's target (training/README.md,
-    "Continued windows")."""
+    "Sampling: continued windows")."""
     hidden, seen = source.clone(), cond.clone()
     drums = slice(DRUM_PITCH_ROW, DRUM_PITCH_ROW + 2)  # a hit's pitch and duration cells go together
     hidden[:, drums] = hidden[:, drums].masked_fill(carried[:, None], denoiser.config.mask_id)
@@ -458,8 +447,7 @@ def _draw_all(denoiser, feats, groups: list[_RowGroup], options, gen, repeat=Non
         for c in _chunks(b_size, g, length):
             log_probs = denoiser.row_log_probs(rows[c], g.head)
             if repeat is not None:
-                hits, weights = repeat[0][c, g.start : g.stop], repeat[1][c]
-                log_probs = log_probs + _repeat_bias(g.ids[None, :, None], hits, weights)
+                log_probs = log_probs + _repeat_bias(g.ids[None, :, None], repeat[0][c, g.start : g.stop], repeat[1])
             if kit_bias is not None and kit_bias[0].group is g:
                 drum = kit_bias[0].local
                 log_probs[:, drum] = log_probs[:, drum] + kit_bias[1][c]
@@ -484,8 +472,6 @@ def _draw_chosen(
     cell_columns = cells % length
     if repeat is not None:
         cell_hits = repeat[0].reshape(b_size, n_r * length, 2).gather(1, cells[..., None].expand(-1, -1, 2))
-        cell_weights = repeat[1].expand(-1, n_r, -1, -1).reshape(b_size, n_r * length, 2)
-        cell_weights = cell_weights.gather(1, cells[..., None].expand(-1, -1, 2))
     drawn_ids = torch.zeros_like(cells)
     for g in groups:
         n_g, width = g.ids.shape
@@ -493,7 +479,7 @@ def _draw_chosen(
         log_probs = denoiser.row_log_probs(cell_feats[:, None].expand(-1, n_g, -1, -1), g.head)  # (B, n_g, M, K)
         log_probs = log_probs.gather(1, local[:, None, :, None].expand(-1, 1, -1, width))[:, 0]
         if repeat is not None:
-            log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, cell_weights)
+            log_probs = log_probs + _repeat_bias(g.ids[local], cell_hits, repeat[1])
         if kit_bias is not None and kit_bias[0].group is g:
             bias = kit_bias[1]  # (B, L or 1, K): per cell, or alike over the row
             columns = cell_columns if bias.shape[1] > 1 else torch.zeros_like(cell_columns)
