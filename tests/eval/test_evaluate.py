@@ -318,7 +318,8 @@ def test_continued_windows_score_what_generate_makes(long_songs, tmp_path):
     bundle = resolve_model("debug")
     case = prepare_song(read_midi(path), path.name, bundle, options)
     prepared = model_input(case, bundle, CHORDS_KEPT)
-    assert rows == [_scored(w, prepared, made["tokens"][0], bundle.vocab) for w in case.windows]
+    song = made["tokens"][0]
+    assert rows == [_scored(w, prepared, song[:, w.start : w.start + w.columns], bundle.vocab) for w in case.windows]
     # Made on their own, the later windows are other notes.
     alone = evaluate(_options(long_songs, make=["bass"], n=1, steps=2, windows=3, references=False))
     assert alone.per_window[SYSTEM_MODEL][1:] != rows[1:]

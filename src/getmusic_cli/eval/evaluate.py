@@ -341,16 +341,16 @@ def _sampler_options(options: EvalOptions, steps: int, seed: int, allowed):
     )  # fmt: skip
 
 
-def _scored(window: EvalWindow, prepared: GenerationInput, tokens: np.ndarray, vocab) -> dict:
-    """One window's metrics row from the model's tokens over the song's columns (cells outside it unused)."""
+def _scored(window: EvalWindow, prepared: GenerationInput, made: np.ndarray, vocab) -> dict:
+    """One window's metrics row from the model's tokens MADE (R, the window's columns)."""
     from getmusic_cli.score.codec import GETScore, decode
 
     timeline, end = window.grid.timeline, window.start + window.columns
-    full = np.full(tokens.shape, vocab.empty_id, dtype=np.int64)
-    full[:, window.start : end] = tokens[:, window.start : end]
-    made = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, timeline, classes=window.case.make)
-    made = {c: _notes_between(made[c], timeline, window.start, end) for c in window.case.make}
-    return _row(window, window_metrics(made, window))
+    full = np.full((made.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
+    full[:, window.start : end] = made
+    notes = decode(GETScore(full, [], prepared.score.pitch_shift), vocab, timeline, classes=window.case.make)
+    notes = {c: _notes_between(notes[c], timeline, window.start, end) for c in window.case.make}
+    return _row(window, window_metrics(notes, window))
 
 
 def _independent_rows(denoiser, bundle, cases: list[SongCase], options: EvalOptions, progress) -> list[dict]:
@@ -387,9 +387,7 @@ def _independent_rows(denoiser, bundle, cases: list[SongCase], options: EvalOpti
         opts = _sampler_options(options, steps, options.seed + b, allowed)
         result = sample(denoiser, vocab, tokens, cond, opts, bar_position=positions).cpu().numpy()
         for i, out, (w, prepared) in zip(indices, result, batch):
-            full = np.full((out.shape[0], prepared.score.tokens.shape[1]), vocab.empty_id, dtype=np.int64)
-            full[:, w.start : w.start + w.columns] = out[:, : w.columns]
-            rows[i] = _scored(w, prepared, full, vocab)
+            rows[i] = _scored(w, prepared, out[:, : w.columns], vocab)
         if progress is not None:
             progress(len(batch))
     return rows
@@ -417,7 +415,7 @@ def _continued_rows(denoiser, bundle, cases: list[SongCase], options: EvalOption
             denoiser, vocab, tokens, cond, config.train_length, opts,
             bar_starts=prepared.score.bar_starts, stop=last.start + last.columns,
         )[0].cpu().numpy()  # fmt: skip
-        rows += [_scored(w, prepared, out, vocab) for w in case.windows]
+        rows += [_scored(w, prepared, out[:, w.start : w.start + w.columns], vocab) for w in case.windows]
         if progress is not None:
             progress(len(case.windows))
     return rows

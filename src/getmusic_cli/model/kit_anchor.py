@@ -114,27 +114,31 @@ class KitAnchor:
     def aim(self, denoiser, feats: torch.Tensor) -> None:
         """Set the targets from the expectations of the call whose features are FEATS (by default the first
         drawing call's; the sampler may aim from another look at the song first)."""
-        probs = self._probs(denoiser, feats)
-        now = torch.einsum("blk,kp->bp", probs, self.pieces)
-        self.first = torch.where(self.kept.isnan(), now, self.kept)
+        self._aim(*self._expected(denoiser, feats))
+
+    def bias(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
+        """(B, L, K) log-odds for the drum ids of each cell at this call (zero at the first, unless aimed)."""
+        hits, places = self._expected(denoiser, feats)
+        if self.first is None:
+            self._aim(hits, places)
+        out = (shift(self.first, hits, self.anchor) @ self.pieces.T)[:, None, :]
         if self.onsets:
-            places = self._place_counts(probs @ self.hit)
+            out = out + shift(self.place_target, places, self.onsets).gather(1, self.places)[..., None] * self.hit
+        return out
+
+    def _expected(self, denoiser, feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This call's expected hits per kit piece (B, pieces) and, with the onset anchor, per place."""
+        probs = self._probs(denoiser, feats)
+        hits = torch.einsum("blk,kp->bp", probs, self.pieces)
+        return hits, self._place_counts(probs @ self.hit) if self.onsets else None
+
+    def _aim(self, hits: torch.Tensor, places: torch.Tensor | None) -> None:
+        self.first = torch.where(self.kept.isnan(), hits, self.kept)
+        if places is not None:
             total = places.sum(1, keepdim=True)
             first_mix = places / total.clamp(min=1e-6)
             mix = KEPT_PLACES_WEIGHT * self.kept_mix + (1 - KEPT_PLACES_WEIGHT) * first_mix
             self.place_target = total * torch.where(self.kept_mix.isnan(), first_mix, mix)
-
-    def bias(self, denoiser, feats: torch.Tensor) -> torch.Tensor:
-        """(B, L, K) log-odds for the drum ids of each cell at this call (zero at the first, unless aimed)."""
-        if self.first is None:
-            self.aim(denoiser, feats)
-        probs = self._probs(denoiser, feats)
-        now = torch.einsum("blk,kp->bp", probs, self.pieces)
-        out = (shift(self.first, now, self.anchor) @ self.pieces.T)[:, None, :]
-        if self.onsets:
-            now_places = self._place_counts(probs @ self.hit)
-            out = out + shift(self.place_target, now_places, self.onsets).gather(1, self.places)[..., None] * self.hit
-        return out
 
     def _place_counts(self, onsets: torch.Tensor) -> torch.Tensor:
         """(B, N_PLACES) expected onsets at each place from the onset chances ONSETS (B, L)."""
