@@ -323,3 +323,14 @@ def test_continued_windows_score_what_generate_makes(long_songs, tmp_path):
     # Made on their own, the later windows are other notes.
     alone = evaluate(_options(long_songs, make=["bass"], n=1, steps=2, windows=3, references=False))
     assert alone.per_window[SYSTEM_MODEL][1:] != rows[1:]
+
+
+def test_the_header_names_the_models_own_drum_settings():
+    from getmusic_cli.eval.report import _drawn
+
+    plain = {"seed": 0, "steps": 50, "temperature": 1.0, "top_p": 1.0, "drum_repeat": 3.0}
+    shipped = plain | {"drum_anchor_song_only": True, "drum_anchor_continued_scale": 2.0}
+    assert "anchors" not in _drawn(plain)  # reports older than the settings
+    words = _drawn(shipped)
+    for text in ("anchors aimed from the song alone", "anchors ×2 in continued windows"):
+        assert text in words, text

@@ -291,3 +291,34 @@ def test_a_continued_window_aims_at_what_the_song_alone_calls_for():
     assert (first[:, DRUMS : DRUMS + 2, :32] == VOCAB.mask_id).all()
     # Kept drums that are the song's own stay in view: no extra call, the same parts.
     assert torch.equal(made(True, condition)[0], made(False, condition)[0])
+
+
+def test_continued_windows_hold_the_anchors_by_the_configured_scale():
+    """Where the drums continue an earlier window's, the anchors' strengths are scaled by
+    drum_anchor_continued_scale: the same draws as doubled anchors. The song's own kept drums are not scaled."""
+    length = 64
+    g = torch.Generator().manual_seed(1)
+    tokens = torch.full((16, 14, length), VOCAB.empty_id)
+    condition = torch.zeros(tokens.shape, dtype=torch.bool)
+    for row in (0, 1, 12, 13):
+        ids = torch.as_tensor(VOCAB.allowed_ids(row))
+        tokens[:, row] = ids[torch.randint(1, len(ids), (16, length), generator=g)]
+        condition[:, row] = True
+    tokens[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
+    tokens[:, DRUMS, :32], tokens[:, DRUMS + 1, :32] = VOCAB.id("D170"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
+    condition[:, DRUMS : DRUMS + 2, :32] = True
+    carried = condition.clone()
+    carried[:, DRUMS : DRUMS + 2] = False  # song cells: the drums are an earlier window's output
+
+    def made(scale: float, strength: float, song=carried) -> torch.Tensor:
+        den = _HatsBreedHats()
+        den.config = dataclasses.replace(
+            den.config, drum_kit_anchor=1.0, drum_onset_anchor=1.0, drum_anchor_continued_scale=scale
+        )
+        options = SamplerOptions(steps=6, seed=0, kit_anchor=strength, onset_anchor=strength)
+        return sample(den, VOCAB, tokens, condition, options, song_cells=song)[:, DRUMS, 32:]
+
+    doubled = made(1.0, 2.0)
+    assert not torch.equal(doubled, made(1.0, 1.0))  # the strength matters here
+    assert torch.equal(made(2.0, 1.0), doubled)
+    assert torch.equal(made(2.0, 1.0, song=condition), made(1.0, 1.0, song=condition))

@@ -632,6 +632,7 @@ def sampling_settings(options: EvalOptions, config) -> dict:
         "drum_kit_anchor": config.drum_kit_anchor if options.kit_anchor is None else options.kit_anchor,
         "drum_onset_anchor": config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor,
         "drum_anchor_song_only": config.drum_anchor_song_only,
+        "drum_anchor_continued_scale": config.drum_anchor_continued_scale,
         "windows": options.windows,
         "continued": options.continued,
         "split": options.split,

@@ -79,6 +79,8 @@ def _drawn(sampling: dict) -> str:
         parts.append(f"onset anchor {sampling['drum_onset_anchor']:g}")
     if sampling.get("drum_anchor_song_only"):
         parts.append("anchors aimed from the song alone")
+    if sampling.get("drum_anchor_continued_scale", 1.0) != 1.0:
+        parts.append(f"anchors ×{sampling['drum_anchor_continued_scale']:g} in continued windows")
     if sampling.get("continued"):
         parts.append("continued as generate makes songs")
     return "; " + ", ".join(parts)

@@ -75,6 +75,10 @@ class ModelConfig:
     # what the network expects with those drums hidden, from the song's own material, instead of at what it
     # expects with them in view: otherwise each window's drift becomes the next one's target. False = as before.
     drum_anchor_song_only: bool = False
+    # Both anchors' strengths are multiplied by this in a window that continues drums an earlier window made:
+    # the drift that window's draws add on top of the drift they read grows over a long song, and a firmer hold
+    # brings the later windows' density back towards the first's. 1 = as before.
+    drum_anchor_continued_scale: float = 1.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
     positions_per_beat: int = 4  # 16th-note columns

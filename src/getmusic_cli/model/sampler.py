@@ -247,11 +247,15 @@ def sample(
     onset_anchor = float(denoiser.config.drum_onset_anchor if options.onset_anchor is None else options.onset_anchor)
     song = cond if song_cells is None else song_cells.to(device=device, dtype=torch.bool)
     carried = (cond & ~song)[:, DRUM_PITCH_ROW]  # (B, L) drum cells an earlier window made
+    continued = bool(carried.any())
+    if continued:
+        anchor *= denoiser.config.drum_anchor_continued_scale
+        onset_anchor *= denoiser.config.drum_anchor_continued_scale
     kit = None
     if anchor or onset_anchor:
         made = target[:, row_index]
         kit = _kit_anchor(vocab, groups, rows, source, song, made, anchor, onset_anchor, bar_position)
-        if kit is not None and denoiser.config.drum_anchor_song_only and bool(carried.any()):
+        if kit is not None and denoiser.config.drum_anchor_song_only and continued:
             feats = _song_only_features(denoiser, source, cond, carried, bar_position, timesteps(n_t, steps)[0])
             kit.anchor.aim(denoiser, feats[:, row_index])
     cur = source.clone()
