@@ -69,5 +69,8 @@ python training/default/average_bundles.py "$run/bundle" "$run-band16/bundle" "$
 # and onset anchors and the repeat bias), so that the scorecard below is of the model as shipped.
 python training/default/shipped_settings.py "$run/bundle"
 python training/external_benchmark.py "$run/bundle" --out "$evals" --windows 4 --seed 0
+# The drum tasks again as `generate` makes long songs (later windows continue earlier ones): the bar's readings.
+python training/external_benchmark.py "$run/bundle" --out "$evals" --windows 4 --seed 0 --continued \
+    --tasks lead-to-bass-drums,lead-bass-to-drums
 getmusic evaluate "$run/bundle" corpus/ --keep lead --make bass,strings --n 32 --windows 4 --seed 0 --json \
     > "$evals/indomain-lead-to-bass-strings.json"
