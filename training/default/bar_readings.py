@@ -1,4 +1,7 @@
-"""Two readings of the band bar that the scorecard's tables do not print.
+"""Readings of the band bar (issue 13) that the scorecard's tables do not print.
+
+``bar`` reads the ``evaluate --json`` reports of the drum tasks (``external-lead-to-bass-drums*.json``,
+``external-lead-bass-to-drums*.json``) and prints each line of the bar with its reading and whether it is met.
 
 ``paired`` reads an ``evaluate --json`` report and prints, paired by song, one system minus another (by default
 the model and the shuffled real parts, each minus the rule accompanist): whether real parts of other songs
@@ -8,6 +11,7 @@ would pass a "beats the rule" line.
 (on a beat, on the 8th between, on another 16th) before scoring: the onset distance of the pooled counts next
 to the mean of the windows' own distances (the scorecard's ``drums.onset_tv``, which averages per song).
 
+    python training/default/bar_readings.py bar external-lead-to-bass-drums-continued.json ...
     python training/default/bar_readings.py paired external-lead-to-bass-drums.json
     python training/default/bar_readings.py onsets default SONGS_DIR --keep lead --make bass,drums --split all
 """
@@ -35,6 +39,48 @@ def print_paired(path: Path, systems: list[str], reference: str) -> None:
             m, se = paired.get(key, {}).get("diff"), paired.get(key, {}).get("se")
             if m is not None and se:
                 print(f"  {key:15s} {m:+.3f} ± {se:.3f}  ({m / se:+.1f} SE)")
+
+
+PAPER_METRICS = ("chord_accuracy", "pitch", "duration", "ioi")
+MAX_ONSET_TV = 0.15
+MIN_BACKBEAT_RATIO = 0.6
+MAX_REPETITION_GAP = 0.15
+MAX_BELOW_E1 = 0.01
+BASS_DENSITY = (0.7, 1.4)
+
+
+def bar_lines(report: dict) -> list[tuple[str, str, bool]]:
+    """(line, reading, met) for each line of the bar that REPORT (one drum task) can read."""
+    paired = ev.paired_by_song(report["per_window"]["model"], report["per_window"][RULE])
+    z = {k: paired[k]["diff"] / paired[k]["se"] for k in PAPER_METRICS if k in paired and paired[k]["se"]}
+    won, lost = sum(v >= 2 for v in z.values()), sum(v <= -2 for v in z.values())
+    # At least 3 of the 4 won by 2 SE and none lost; a task without pitched parts has 3 to win.
+    lines = [
+        ("model − rule (SE)", ", ".join(f"{k} {v:+.1f}" for k, v in z.items()), won >= min(3, len(z)) and not lost)
+    ]
+    model, real = report["summary"]["model"], report["summary"]["real parts"]
+    if model.get("drums.onset_tv") is not None:
+        onsets, backbeat = model["drums.onset_tv"], model["drums.backbeat"] / real["drums.backbeat"]
+        gap = real["drums.repetition"] - model["drums.repetition"]
+        lines += [
+            ("drums: onset TV", f"{onsets:.3f}", onsets <= MAX_ONSET_TV),
+            ("drums: backbeat share ÷ real", f"{backbeat:.2f}", backbeat >= MIN_BACKBEAT_RATIO),
+            ("drums: repetition, real − model", f"{gap:+.3f}", abs(gap) <= MAX_REPETITION_GAP),
+        ]
+    if model.get("bass.below_e1") is not None:
+        low, density = model["bass.below_e1"], model["bass.density"]
+        lines += [
+            ("bass: notes below E1", f"{low:.1%}", low < MAX_BELOW_E1),
+            ("bass: notes ÷ real", f"{density:.2f}", BASS_DENSITY[0] <= density <= BASS_DENSITY[1]),
+        ]
+    return lines
+
+
+def print_bar(paths: list[Path]) -> None:
+    for path in paths:
+        print(path.name)
+        for line, reading, met in bar_lines(json.loads(path.read_text())):
+            print(f"  {line:32s} {reading:50s} {'met' if met else 'NOT MET'}")
 
 
 def pooled_onsets(options: ev.EvalOptions) -> None:
@@ -71,6 +117,8 @@ def pooled_onsets(options: ev.EvalOptions) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="reading", required=True)
+    b = sub.add_parser("bar", help="each line of the bar, from the drum tasks' evaluate --json reports")
+    b.add_argument("reports", type=Path, nargs="+")
     p = sub.add_parser("paired", help="system - reference, paired by song, from an evaluate --json report")
     p.add_argument("report", type=Path)
     p.add_argument("--systems", default="model,shuffled real")
@@ -86,7 +134,9 @@ def main() -> None:
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    if args.reading == "paired":
+    if args.reading == "bar":
+        print_bar(args.reports)
+    elif args.reading == "paired":
         print_paired(args.report, args.systems.split(","), args.reference)
     else:
         options = ev.EvalOptions(
