@@ -307,10 +307,10 @@ def test_continued_windows_hold_the_anchors_by_the_configured_scale():
     tokens[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
     tokens[:, DRUMS, :32], tokens[:, DRUMS + 1, :32] = VOCAB.id("D170"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
     condition[:, DRUMS : DRUMS + 2, :32] = True
-    carried = condition.clone()
-    carried[:, DRUMS : DRUMS + 2] = False  # song cells: the drums are an earlier window's output
+    song_cells = condition.clone()
+    song_cells[:, DRUMS : DRUMS + 2] = False  # the kept drums are an earlier window's output
 
-    def made(scale: float, strength: float, song=carried) -> torch.Tensor:
+    def made(scale: float, strength: float, song=song_cells) -> torch.Tensor:
         den = _HatsBreedHats()
         den.config = dataclasses.replace(
             den.config, drum_kit_anchor=1.0, drum_onset_anchor=1.0, drum_anchor_continued_scale=scale

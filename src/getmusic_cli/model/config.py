@@ -76,8 +76,8 @@ class ModelConfig:
     # expects with them in view: otherwise each window's drift becomes the next one's target. False = as before.
     drum_anchor_song_only: bool = False
     # Both anchors' strengths are multiplied by this in a window that continues drums an earlier window made:
-    # the drift that window's draws add on top of the drift they read grows over a long song, and a firmer hold
-    # brings the later windows' density back towards the first's. 1 = as before.
+    # every drawing call there sees those drums, which pull its draws further the way they drifted, so a firmer
+    # hold keeps the later windows nearer the first's density. 1 = as before.
     drum_anchor_continued_scale: float = 1.0
     # --- representation (reference §2) ---
     tracks: list[str] = field(default_factory=lambda: list(TRACKS))
