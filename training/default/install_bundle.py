@@ -22,7 +22,7 @@ from build_corpus import LICENCE_ORDER  # noqa: E402
 
 src = Path(sys.argv[1] if len(sys.argv) > 1 else repo / "runs/default") / "bundle"
 manifests = [Path(p) for p in sys.argv[2:]] or [repo / "corpus-band/manifest.json"]
-VERSION = "10"
+VERSION = "11"
 present = {json.loads(m.read_text())["strongest_licence"] for m in manifests}
 strongest = next(licence for licence in LICENCE_ORDER if licence in present)
 dst = repo / "src/getmusic_cli/assets/default"

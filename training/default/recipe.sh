@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The default model from scratch: corpora, version 2 (classical + Freedoom, RUN_DIR-v2), then version 10 (the
+# The default model from scratch: corpora, version 2 (classical + Freedoom, RUN_DIR-v2), then version 11 (the
 # shipped default, version 6's weights with the drum settings): version 2 fine-tuned on the band corpus in seven
 # legs (RUN_DIR-band1, -band2, -band3 with bar positions, -band4 = version 3, -band8 with the grown vocabulary,
 # -band9 = version 4 with the backbeat renders weighed up, -band16 = version 5 with half of Simutrans's band
@@ -65,7 +65,7 @@ getmusic train train16/ -o "$run-band18" --init "$run-band16/bundle" --steps 900
     --source-weights simutrans=2,mma=0.25,mma-backbeat=0.75,freedoom=1,bach=2,beethoven=1,mozart=3,haydn=4
 python training/default/average_bundles.py "$run/bundle" "$run-band16/bundle" "$run-band17/bundle" \
     "$run-band18/bundle"
-# The sampling settings the default model ships with (version 10: the mean's weights, drums drawn with the kit
+# The sampling settings the default model ships with (version 11: the mean's weights, drums drawn with the kit
 # and onset anchors and the repeat bias), so that the scorecard below is of the model as shipped.
 python training/default/shipped_settings.py "$run/bundle"
 python training/external_benchmark.py "$run/bundle" --out "$evals" --windows 4 --seed 0

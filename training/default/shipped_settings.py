@@ -19,9 +19,10 @@ SETTINGS = {
     # "the drums' places from the kept tracks"): the drums keep the kit the network first expects, their hits'
     # places in the bar half-way to the kept tracks', and loop them from bar to bar (version 8); in a long
     # song's later windows both anchors aim at what the song itself calls for, not at the drums an earlier
-    # window made ("Sampling: continued windows", version 9), and hold twice as firmly there (version 10).
+    # window made ("Sampling: continued windows", version 9), and hold twice as firmly there (version 10); the
+    # places are held at twice the kit's strength ("Sampling: the onset anchor at 2", version 11).
     "drum_kit_anchor": 1.0,
-    "drum_onset_anchor": 1.0,
+    "drum_onset_anchor": 2.0,
     "drum_anchor_song_only": True,
     "drum_anchor_continued_scale": 2.0,
     "drum_repeat_bias": 3.0,
