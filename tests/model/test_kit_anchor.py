@@ -260,23 +260,30 @@ class _HatsBreedHats(FakeDenoiser):
         return feats
 
 
-def test_a_continued_window_aims_at_what_the_song_alone_calls_for():
-    """The first 32 of 64 drum cells hold hi-hats an earlier window made. Aimed with them in view, the anchor
-    keeps the hat-heavy kit the network then expects; aimed from the song alone (those hats hidden in one extra
-    call), the made cells hold fewer hats. The song's own kept drums are never hidden."""
+def _hats_from_an_earlier_window(batch: int, seed: int):
+    """(tokens, condition, song cells) of a 64-cell window: random lead and chords, the first 32 drum cells
+    holding hi-hats an earlier window made (kept, but not the song's own), the other 32 to be made."""
     length = 64
-    g = torch.Generator().manual_seed(0)
-    tokens = torch.full((64, 14, length), VOCAB.empty_id)
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.full((batch, 14, length), VOCAB.empty_id)
     condition = torch.zeros(tokens.shape, dtype=torch.bool)
     for row in (0, 1, 12, 13):  # lead and chords
         ids = torch.as_tensor(VOCAB.allowed_ids(row))
-        tokens[:, row] = ids[torch.randint(1, len(ids), (64, length), generator=g)]
+        tokens[:, row] = ids[torch.randint(1, len(ids), (batch, length), generator=g)]
         condition[:, row] = True
     tokens[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
     tokens[:, DRUMS, :32], tokens[:, DRUMS + 1, :32] = VOCAB.id("D170"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
     condition[:, DRUMS : DRUMS + 2, :32] = True
     song = condition.clone()
-    song[:, DRUMS : DRUMS + 2] = False  # the hats are an earlier window's output
+    song[:, DRUMS : DRUMS + 2] = False
+    return tokens, condition, song
+
+
+def test_a_continued_window_aims_at_what_the_song_alone_calls_for():
+    """The first 32 of 64 drum cells hold hi-hats an earlier window made. Aimed with them in view, the anchor
+    keeps the hat-heavy kit the network then expects; aimed from the song alone (those hats hidden in one extra
+    call), the made cells hold fewer hats. The song's own kept drums are never hidden."""
+    tokens, condition, song = _hats_from_an_earlier_window(64, seed=0)
 
     def made(song_only: bool, cells=song) -> tuple[torch.Tensor, _HatsBreedHats]:
         den = _HatsBreedHats()
@@ -296,19 +303,7 @@ def test_a_continued_window_aims_at_what_the_song_alone_calls_for():
 def test_continued_windows_hold_the_anchors_by_the_configured_scale():
     """Where the drums continue an earlier window's, the anchors' strengths are scaled by
     drum_anchor_continued_scale: the same draws as doubled anchors. The song's own kept drums are not scaled."""
-    length = 64
-    g = torch.Generator().manual_seed(1)
-    tokens = torch.full((16, 14, length), VOCAB.empty_id)
-    condition = torch.zeros(tokens.shape, dtype=torch.bool)
-    for row in (0, 1, 12, 13):
-        ids = torch.as_tensor(VOCAB.allowed_ids(row))
-        tokens[:, row] = ids[torch.randint(1, len(ids), (16, length), generator=g)]
-        condition[:, row] = True
-    tokens[:, DRUMS : DRUMS + 2] = VOCAB.mask_id
-    tokens[:, DRUMS, :32], tokens[:, DRUMS + 1, :32] = VOCAB.id("D170"), int(VOCAB.allowed_ids(DRUMS + 1)[1])
-    condition[:, DRUMS : DRUMS + 2, :32] = True
-    song_cells = condition.clone()
-    song_cells[:, DRUMS : DRUMS + 2] = False  # the kept drums are an earlier window's output
+    tokens, condition, song_cells = _hats_from_an_earlier_window(16, seed=1)
 
     def made(scale: float, strength: float, song=song_cells) -> torch.Tensor:
         den = _HatsBreedHats()
