@@ -586,6 +586,12 @@ def train(
     lead_chords: bool = typer.Option(
         False, "--lead-chords", help="A task that keeps only the lead gets the chords heard in it, as generate does."
     ),
+    bar_spans: float = typer.Option(
+        0.0,
+        "--bar-spans",
+        help="Chance of a task that makes its tracks over a span of bars, the rest of them given, as in a long "
+        "song's later windows and in infill (e.g. 0.3).",
+    ),
     extend_vocab: bool = typer.Option(
         False,
         "--extend-vocab",
@@ -620,6 +626,7 @@ def train(
         source_weights=parse_source_weights(source_weights),
         drop_conditions=drop_conditions,
         lead_chords=lead_chords,
+        bar_spans=bar_spans,
         extend_vocab=extend_vocab,
     )
     code = run_command(options, nproc, sys.argv[1:], console)

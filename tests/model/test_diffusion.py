@@ -424,3 +424,41 @@ def test_choose_task_gives_a_lead_only_task_the_lead_chords():
         assert bool((out[i, 12:14] == expected).all()), (i, pitched)
         swapped += pitched == [0]
     assert swapped >= 10
+
+
+def _bar_positions(b, bars=16, bar=4):
+    """(b, bars * bar) places in a bar of ``bar`` columns."""
+    return torch.arange(bars * bar).remainder(bar).expand(b, -1)
+
+
+def test_bar_span_tasks_give_the_targets_bars_outside_one_span():
+    empty, bar = 99, 4
+    x0 = _song_batch(400, empty, length=16 * bar, seed=8)
+    x0[:, :, -2 * bar :] = empty  # the song ends two bars before the window does
+    positions = _bar_positions(400, bar=bar)
+    base = choose_task(x0, torch.Generator().manual_seed(2), empty)
+    same = choose_task(x0, torch.Generator().manual_seed(2), empty, bar_spans=0.0, bar_position=positions)
+    assert all(torch.equal(p, q) for p, q in zip(base, same))  # 0 draws exactly as the reference
+    out, cond, _ = choose_task(x0, torch.Generator().manual_seed(2), empty, bar_spans=1.0, bar_position=positions)
+    continued = infilled = 0
+    for i in range(x0.shape[0]):
+        filled = [bool((out[i, 2 * j : 2 * j + 2] != empty).any()) for j in range(6)]
+        partial = [j for j in range(6) if filled[j] and bool(cond[i, 2 * j].any()) and not bool(cond[i, 2 * j].all())]
+        whole = [j for j in range(6) if filled[j] and bool(cond[i, 2 * j].all())]
+        assert partial  # every task makes its targets over a span only
+        made = ~cond[i, 2 * partial[0]]
+        columns = made.nonzero().flatten()
+        start, end = int(columns[0]), int(columns[-1]) + 1
+        assert bool(made[start:end].all())  # one span, in every target row alike
+        assert all(torch.equal(~cond[i, 2 * j], made) and torch.equal(~cond[i, 2 * j + 1], made) for j in partial)
+        assert start % bar == 0 and (end % bar == 0 or end == x0.shape[2])
+        assert start < 14 * bar  # the span starts inside the song
+        assert all(j not in partial for j in whole)
+        # a continuation runs to the window's end from its middle half; an infill span is 1 to 8 bars
+        to_end_from_middle = end == x0.shape[2] and 4 * bar <= start <= 12 * bar
+        assert to_end_from_middle or end - start <= 8 * bar
+        continued += end - start > 8 * bar
+        infilled += end < x0.shape[2]
+    assert continued > 50 and infilled > 100
+    with pytest.raises(ValueError):
+        choose_task(x0, torch.Generator().manual_seed(2), empty, bar_spans=0.5)

@@ -126,6 +126,8 @@ def test_bad_runs_are_one_line_errors_and_overwrite_nothing(corpus, tmp_path):
         train(options(corpus, tmp_path / "x", config="huge"))
     with pytest.raises(GetMusicError, match="--drop-conditions"):
         train(replace(options(corpus, tmp_path / "x"), drop_conditions=1.0))
+    with pytest.raises(GetMusicError, match="--bar-spans"):
+        train(replace(options(corpus, tmp_path / "x"), bar_spans=1.5))
 
 
 def test_init_fine_tunes_a_bundle_and_checks_its_vocabulary(corpus, tmp_path):
@@ -197,6 +199,9 @@ def test_task_options_change_the_tasks_and_stay_deterministic(corpus, tmp_path):
     lead_only = train_losses("lead-only", drop_conditions=0.9, lead_chords=True)
     assert len(plain) == len(lead_only) == 3 and plain != lead_only
     assert train_losses("again", drop_conditions=0.9, lead_chords=True) == lead_only
+    spans = train_losses("spans", bar_spans=1.0)
+    assert len(spans) == 3 and spans != plain
+    assert train_losses("spans-again", bar_spans=1.0) == spans
 
 
 def test_extend_vocab_adds_the_data_s_note_groups_and_starts_from_the_given_model(corpus, tmp_path):

@@ -266,6 +266,25 @@ def head_losses(
     return torch.cat(vlb), torch.cat(ce)
 
 
+def _target_span(bar_position: torch.Tensor, in_song: torch.Tensor, rand, randint) -> tuple[int, int]:
+    """Columns [start, end) a bar-span task makes; both ends on bar lines (or the window's end).
+
+    Half the spans continue the bars before them to the window's end, from a bar line in the window's middle
+    half (``generate`` gives a later window the first 8 of its 16 bars); half are 1 to 8 bars anywhere, as
+    ``infill`` regenerates them. A window with fewer than two bar lines in the song is made whole.
+    """
+    length = int(bar_position.shape[0])
+    lines = [c for c in range(length) if int(bar_position[c]) == 0 and bool(in_song[c])]
+    if len(lines) < 2:
+        return 0, length
+    if rand() < 0.5:
+        middle = [c for c in lines[1:] if length // 4 <= c <= 3 * length // 4] or lines[1:]
+        return middle[randint(len(middle))], length
+    first = randint(len(lines))
+    last = first + 1 + randint(8)
+    return lines[first], lines[last] if last < len(lines) else length
+
+
 def diffusion_loss(
     network: torch.nn.Module,
     x0: torch.Tensor,
@@ -384,6 +403,8 @@ def choose_task(
     empty_id: Any,
     drop_conditions: float = 0.0,
     lead_chords: torch.Tensor | None = None,
+    bar_spans: float = 0.0,
+    bar_position: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Reference §5.4 collater: per sample pick target tracks, condition tracks and chord dropout.
 
@@ -393,8 +414,13 @@ def choose_task(
     that probability, keeping at least one: a user keeps a lead and leaves the guitar out, while a full band
     window would always give the network every track that is not a target. ``lead_chords`` (B, 2, L), not in the
     reference either: the chords heard in the lead alone, given instead of the whole song's when the lead is the
-    only pitched condition, as ``generate`` hears them in the kept tracks.
+    only pitched condition, as ``generate`` hears them in the kept tracks. ``bar_spans`` (not in the reference;
+    needs ``bar_position`` (B, L), each column's place in its bar): the chance that a task's targets are made
+    over a span of bars only, the rest of each target track given as a condition, as in a long song's later
+    windows (the bars an earlier window made are given) and in ``infill`` (the kept bars around the chosen ones).
     """
+    if bar_spans > 0 and bar_position is None:
+        raise ValueError("bar_spans needs bar_position")
     empty = _empty_id(empty_id)
     x0 = x0.clone()
     b, r, length = x0.shape
@@ -437,6 +463,13 @@ def choose_task(
         for j in tracks:
             if j not in targets:
                 condition[i, 2 * j : 2 * j + 2] = True
+        if bar_spans > 0 and targets and rand() < bar_spans:
+            in_song = (x0[i] != empty).any(dim=0).cpu()
+            start, end = _target_span(bar_position[i].cpu(), in_song, rand, randint)
+            given = torch.ones(length, dtype=torch.bool, device=x0.device)
+            given[start:end] = False
+            for j in targets:
+                condition[i, 2 * j : 2 * j + 2, given] = True
         if chord:
             if rand() < 0.75:
                 x0[i, list(CHORD_ROWS)] = empty

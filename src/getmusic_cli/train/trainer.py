@@ -72,6 +72,7 @@ class TrainOptions:
     source_weights: dict[str, float] = field(default_factory=dict)  # top-level data folder -> sampling weight
     drop_conditions: float = 0.0  # chance of blanking each condition track of a training task (never in validation)
     lead_chords: bool = False  # a lead-only task gets the chords heard in its lead, as generate gives them
+    bar_spans: float = 0.0  # chance of a task that makes its targets over a span of bars, the rest given
     extend_vocab: bool = False  # with init: add the data's note groups that the model's vocabulary lacks
     # Called after every optimizer step with the step count (tests use it to send signals).
     on_step: Callable[[int], None] | None = field(default=None, repr=False)
@@ -128,6 +129,8 @@ def _check_options(options: TrainOptions) -> None:
         raise GetMusicError("--bar-positions must be 0 or more")
     if not 0 <= options.drop_conditions < 1:
         raise GetMusicError("--drop-conditions must be at least 0 and below 1")
+    if not 0 <= options.bar_spans <= 1:
+        raise GetMusicError("--bar-spans must be between 0 and 1")
     if options.init and options.config:
         raise GetMusicError("--config and --init cannot be combined: the architecture comes from the --init model")
     if options.extend_vocab and not options.init:
@@ -431,6 +434,8 @@ def _train_loop(options, info, device, run_dir, record, config, vocab, vocab_sha
                 vocab,
                 options.drop_conditions,
                 lead_chord_rows(windows) if options.lead_chords else None,
+                options.bar_spans,
+                bar_position,
             )
             noise = torch.Generator(device=device).manual_seed(seed + 1)  # timesteps and noise
             x0, condition, not_empty = x0.to(device), condition.to(device), not_empty.to(device)
