@@ -14,8 +14,9 @@ from songs import write_song  # noqa: E402
 SCRIPT = Path(__file__).resolve().parents[2] / "training/default/judging_reports.sh"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = env or dict(os.environ)
+    env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env)
 
 
@@ -39,3 +40,14 @@ def test_both_tasks_and_seeds_are_written_with_the_extra_arguments(tmp_path):
 def test_too_few_arguments_print_the_usage():
     out = _run("debug")
     assert out.returncode == 2 and "Usage" in out.stderr
+
+
+def test_seeds_come_from_the_environment(tmp_path):
+    data = tmp_path / "songs"
+    data.mkdir()
+    write_song(data / "song.mid", seed=0, bars=8)
+    env = {**os.environ, "SEEDS": "3"}
+    out = _run("debug", str(data), str(tmp_path / "v0"), "--steps", "2", env=env)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.glob("v0-*")) == ["v0-t1-s3.json", "v0-t2-s3.json"]
+    assert json.loads((tmp_path / "v0-t1-s3.json").read_text())["sampling"]["seed"] == 3

@@ -8,7 +8,7 @@ song's figure is its mean over all its windows in those reports, and the two sid
 The reports come from the judging half (``judging_half.py``), one per task and seed, for instance
 ``getmusic evaluate MODEL simutrans-judge/ --keep lead --make bass,drums --split all --windows 4 --n 50
 --seed 0 --no-references --json > v7-t1-s0.json`` (``--keep lead,bass --make drums`` for the other task);
-``judging_reports.sh MODEL simutrans-judge/ v7 [--continued]`` writes all four.
+``judging_reports.sh MODEL simutrans-judge/ v7 [--continued]`` writes all four (``SEEDS="0 1 2 3"``: eight).
 
 Distances to the real part (negative is nearer): the drums' repetition gap, kit and onset TV, the backbeat
 share's distance and the density's distance from 1 (drums and bass), and the bass's median pitch distance.
