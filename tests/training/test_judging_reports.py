@@ -15,8 +15,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "training/default/judging_reports
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    env = env or dict(os.environ)
-    env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"}
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env)
 
 
